@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+// Zod schemas whose every failure reads "expected <what>", so messages name the expectation in
+// the same words whether they come from TypeScript options or from the YAML file.
+const expected = (what: string) => ({ error: `expected ${what}` });
+
+export const positiveInt = (what = 'a positive integer') =>
+  z.number(expected(what)).int(expected(what)).positive(expected(what));
+export const nonNegativeInt = (what = 'a non-negative integer') =>
+  z.number(expected(what)).int(expected(what)).nonnegative(expected(what));
+export const positiveNumber = (what = 'a positive number') =>
+  z.number(expected(what)).positive(expected(what)).finite(expected(what));
+export const nonNegativeNumber = (what = 'a non-negative number') =>
+  z.number(expected(what)).nonnegative(expected(what)).finite(expected(what));
+export const percentage = () =>
+  z.number(expected('a percentage in (0, 100]')).gt(0, expected('a percentage in (0, 100]')).lte(100, expected('a percentage in (0, 100]'));
+export const boolean = () => z.boolean(expected('true or false'));
+export const nonEmptyString = (what = 'a non-empty string') => z.string(expected(what)).min(1, expected(what));
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+/** Turns zod issues into `path: expected X, got Y` lines, reading the offending value from `input`. */
+export function toIssues(error: z.ZodError, input: unknown, prefix: ReadonlyArray<PropertyKey> = []): Issue[] {
+  return error.issues.map((issue) => {
+    const path = [...prefix, ...issue.path];
+    const got = issue.code === 'unrecognized_keys' ? '' : `, got ${describe(valueAt(input, issue.path))}`;
+    return { path: path.map(String).join('.'), message: `${issue.message}${got}` };
+  });
+}
+
+/** Parses `input` with `schema` or throws one ConfigError listing every bad field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, context: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issues = toIssues(parsed.error, input);
+  throw new ConfigError(`${context}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, issues);
+}
+
+function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let value: unknown = root;
+  for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
+  return value;
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
