@@ -60,13 +60,10 @@ export class BulkheadFullError extends BreakerCoreError {
 /** Every step of a fallback chain failed; `cause` is the last step's error, `errors` all of them. */
 export class FallbackExhaustedError extends BreakerCoreError {
   readonly code = 'FALLBACK_EXHAUSTED';
-  constructor(
-    readonly errors: ReadonlyArray<{ source: string; error: unknown }>,
-  ) {
-    super(
-      `Every fallback step failed: ${errors.map((e) => `${e.source} (${errorMessage(e.error)})`).join(', ')}`,
-      { cause: errors.at(-1)?.error },
-    );
+  constructor(readonly errors: ReadonlyArray<{ source: string; error: unknown }>) {
+    super(`Every fallback step failed: ${errors.map((e) => `${e.source} (${errorMessage(e.error)})`).join(', ')}`, {
+      cause: errors.at(-1)?.error,
+    });
   }
 }
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Clock } from './clock.js';
 import { ConfigError } from './errors.js';
-import { boolean, nonEmptyString, parseOrThrow, percentage, positiveInt, positiveNumber } from './validation.js';
 import type { Classification } from './types.js';
+import { boolean, nonEmptyString, parseOrThrow, percentage, positiveInt, positiveNumber } from './validation.js';
 
 export type SlidingWindowConfig = { kind: 'count'; size: number } | { kind: 'time'; seconds: number };
 
@@ -79,13 +79,21 @@ export const BREAKER_DEFAULTS = {
 const schema = z
   .object({
     name: nonEmptyString('a circuit name'),
-    failMax: z.union([positiveInt(), z.literal(Number.POSITIVE_INFINITY)], { error: 'expected a positive integer or Infinity' }).optional(),
+    failMax: z
+      .union([positiveInt(), z.literal(Number.POSITIVE_INFINITY)], { error: 'expected a positive integer or Infinity' })
+      .optional(),
     slidingWindow: z
       .discriminatedUnion(
         'kind',
         [
-          z.object({ kind: z.literal('count'), size: positiveInt().max(1_000_000, { error: 'expected at most 1000000 calls' }) }),
-          z.object({ kind: z.literal('time'), seconds: positiveInt().max(86_400, { error: 'expected at most 86400 seconds' }) }),
+          z.object({
+            kind: z.literal('count'),
+            size: positiveInt().max(1_000_000, { error: 'expected at most 1000000 calls' }),
+          }),
+          z.object({
+            kind: z.literal('time'),
+            seconds: positiveInt().max(86_400, { error: 'expected at most 86400 seconds' }),
+          }),
         ],
         { error: "expected { kind: 'count', size } or { kind: 'time', seconds }" },
       )
@@ -95,19 +103,32 @@ const schema = z
     slowCallDurationMs: positiveNumber().optional(),
     slowCallRateThreshold: percentage().optional(),
     openDurationMs: positiveNumber().optional(),
-    openDurationMultiplier: z.number({ error: 'expected a number >= 1' }).gte(1, { error: 'expected a number >= 1' }).finite().optional(),
+    openDurationMultiplier: z
+      .number({ error: 'expected a number >= 1' })
+      .gte(1, { error: 'expected a number >= 1' })
+      .finite()
+      .optional(),
     maxOpenDurationMs: positiveNumber().optional(),
     halfOpenMaxCalls: positiveInt().optional(),
     successThreshold: positiveInt().optional(),
     callTimeoutMs: positiveNumber().optional(),
     trialTimeoutMs: positiveNumber().optional(),
-    classify: z.custom<(error: unknown) => Classification>((f) => typeof f === 'function', { error: 'expected a function' }).optional(),
+    classify: z
+      .custom<(error: unknown) => Classification>((f) => typeof f === 'function', { error: 'expected a function' })
+      .optional(),
     critical: boolean().optional(),
-    mode: z.enum(['forced_open', 'disabled', 'metrics_only'], { error: "expected 'forced_open', 'disabled' or 'metrics_only'" }).optional(),
-    clock: z
-      .custom<Clock>((c) => typeof (c as Clock | null)?.now === 'function' && typeof (c as Clock).setTimeout === 'function', {
-        error: 'expected a Clock (now, setTimeout, clearTimeout)',
+    mode: z
+      .enum(['forced_open', 'disabled', 'metrics_only'], {
+        error: "expected 'forced_open', 'disabled' or 'metrics_only'",
       })
+      .optional(),
+    clock: z
+      .custom<Clock>(
+        (c) => typeof (c as Clock | null)?.now === 'function' && typeof (c as Clock).setTimeout === 'function',
+        {
+          error: 'expected a Clock (now, setTimeout, clearTimeout)',
+        },
+      )
       .optional(),
   })
   .strict();
@@ -122,10 +143,16 @@ export function resolveBreakerConfig(config: BreakerConfig): ResolvedBreakerConf
     const message = `maxOpenDurationMs (${maxOpenDurationMs}) must be at least openDurationMs (${openDurationMs})`;
     throw new ConfigError(`Circuit "${c.name}": ${message}`, [{ path: 'maxOpenDurationMs', message }]);
   }
+  const failMax = c.failMax ?? BREAKER_DEFAULTS.failMax;
+  const slidingWindow = c.slidingWindow ?? BREAKER_DEFAULTS.slidingWindow;
+  if (slidingWindow.kind === 'count' && failMax !== Number.POSITIVE_INFINITY && failMax > slidingWindow.size) {
+    const message = `failMax (${failMax}) can never be reached in a window of the last ${slidingWindow.size} calls (use Infinity to trip on rates only)`;
+    throw new ConfigError(`Circuit "${c.name}": ${message}`, [{ path: 'failMax', message }]);
+  }
   return {
     name: c.name,
-    failMax: c.failMax ?? BREAKER_DEFAULTS.failMax,
-    slidingWindow: c.slidingWindow ?? BREAKER_DEFAULTS.slidingWindow,
+    failMax,
+    slidingWindow,
     failureRateThreshold: c.failureRateThreshold,
     minimumCalls: c.minimumCalls ?? BREAKER_DEFAULTS.minimumCalls,
     slowCallDurationMs: c.slowCallDurationMs,

@@ -14,7 +14,10 @@ export const positiveNumber = (what = 'a positive number') =>
 export const nonNegativeNumber = (what = 'a non-negative number') =>
   z.number(expected(what)).nonnegative(expected(what)).finite(expected(what));
 export const percentage = () =>
-  z.number(expected('a percentage in (0, 100]')).gt(0, expected('a percentage in (0, 100]')).lte(100, expected('a percentage in (0, 100]'));
+  z
+    .number(expected('a percentage in (0, 100]'))
+    .gt(0, expected('a percentage in (0, 100]'))
+    .lte(100, expected('a percentage in (0, 100]'));
 export const boolean = () => z.boolean(expected('true or false'));
 export const nonEmptyString = (what = 'a non-empty string') => z.string(expected(what)).min(1, expected(what));
 

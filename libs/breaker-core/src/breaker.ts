@@ -1,0 +1,434 @@
+import type { Logger } from 'pino';
+import { type Clock, systemClock } from './clock.js';
+import { CircuitOpenError, errorMessage, TimeoutError } from './errors.js';
+import { type BreakerConfig, type ResolvedBreakerConfig, resolveBreakerConfig } from './options.js';
+import type { CircuitState, Classification, StateChange, TransitionReason } from './types.js';
+import { createWindow, type SlidingWindow } from './windows/window.js';
+
+export type CallStatus = 'success' | 'failure' | 'rejected' | 'ignored' | 'timeout';
+
+/** Receives every call outcome and transition; the registry's metrics implement it. */
+export interface BreakerObserver {
+  /** `durationMs` is NaN for calls that never ran (rejections). */
+  onCall(status: CallStatus, durationMs: number): void;
+  onTransition(change: StateChange): void;
+  /** In `metrics_only` mode: the circuit would have opened for `reason`. */
+  onShadowTrip(reason: TransitionReason): void;
+}
+
+export interface BreakerRuntime {
+  logger?: Logger;
+  observer?: BreakerObserver;
+}
+
+export interface ExecuteOptions {
+  /** The caller's own signal: combined with the call deadline; an abort counts as neither failure nor success. */
+  signal?: AbortSignal;
+}
+
+export interface BreakerSnapshot {
+  name: string;
+  state: CircuitState;
+  critical: boolean;
+  /** Percentages over the calls now in the window (0 when it is empty). */
+  failureRate: number;
+  slowCallRate: number;
+  callsInWindow: number;
+  failuresInWindow: number;
+  lastTransition: { from: CircuitState; to: CircuitState; reason: TransitionReason; at: number } | undefined;
+  /** Clock time from which trial calls are let through, while open. */
+  nextTrialAt: number | undefined;
+}
+
+type Listener = (change: StateChange) => void;
+
+// How a call is accounted for: a normal call, a half-open trial holding a permit, or (disabled) not at all.
+const NORMAL = 0;
+const TRIAL = 1;
+const UNRECORDED = 2;
+type CallKind = typeof NORMAL | typeof TRIAL | typeof UNRECORDED;
+
+/** A signal that never aborts, shared by calls that have neither a deadline nor a caller signal. */
+const NEVER_ABORTED = new AbortController().signal;
+
+/**
+ * A circuit breaker: closed → open on too many failures or slow calls in its sliding window,
+ * open → half-open after the open duration (checked lazily: no timers while idle), half-open →
+ * closed after enough trial successes or back to open on a trial failure. Calls from an earlier
+ * state that finish late are counted in metrics but cannot move the state machine.
+ */
+export class CircuitBreaker {
+  readonly name: string;
+  readonly config: ResolvedBreakerConfig;
+  readonly #classify: (error: unknown) => Classification;
+  readonly #clock: Clock;
+  readonly #window: SlidingWindow;
+  readonly #observer: BreakerObserver | undefined;
+  /** Whether calls are timed (metrics or slow-call detection need durations). */
+  readonly #timed: boolean;
+  readonly #needsNow: boolean;
+  #baseLogger: Logger | undefined;
+  #logger: Logger | undefined;
+  #state: CircuitState = 'closed';
+  /** Bumped on every transition; a call settles into the state machine only within its generation. */
+  #generation = 0;
+  #openUntil = 0;
+  #trialsInFlight = 0;
+  #trialSuccesses = 0;
+  #consecutiveTrips = 0;
+  /** The latest time a failure's Retry-After asked us to stay away until. */
+  #retryAfterUntil = 0;
+  #lastError: unknown;
+  #lastTransition: BreakerSnapshot['lastTransition'];
+  #listeners: Set<Listener> | undefined;
+
+  constructor(config: BreakerConfig, runtime: BreakerRuntime = {}) {
+    this.config = resolveBreakerConfig(config);
+    this.name = this.config.name;
+    this.#classify = config.classify ?? classifyAllAsFailure;
+    this.#clock = config.clock ?? systemClock;
+    this.#window = createWindow(this.config.slidingWindow);
+    this.#observer = runtime.observer;
+    this.#baseLogger = runtime.logger;
+    this.#timed = this.#observer !== undefined || this.config.slowCallDurationMs !== undefined;
+    this.#needsNow = this.#timed || this.#window.needsTime;
+    if (this.config.mode) this.#state = this.config.mode;
+  }
+
+  get state(): CircuitState {
+    if (this.#state === 'open') this.#halfOpenIfDue(this.#clock.now());
+    return this.#state;
+  }
+
+  /**
+   * Runs `fn` through the circuit. `fn` gets an AbortSignal that fires at the call deadline
+   * (`callTimeoutMs`) or when the caller's signal aborts. Rejects with CircuitOpenError when the
+   * circuit refuses the call, TimeoutError at the deadline, or fn's own error unchanged.
+   */
+  execute<T>(fn: (signal: AbortSignal) => Promise<T> | T, options?: ExecuteOptions): Promise<T> {
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    let kind: CallKind = NORMAL;
+    const state = this.#state;
+    if (state !== 'closed' && state !== 'metrics_only') {
+      if (state === 'disabled') kind = UNRECORDED;
+      else if (this.#admitTrial()) kind = TRIAL;
+      else return Promise.reject(this.#rejection());
+    }
+    const timeoutMs =
+      kind === TRIAL ? (this.config.callTimeoutMs ?? this.config.trialTimeoutMs) : this.config.callTimeoutMs;
+    const start = this.#timed ? this.#clock.now() : 0;
+    if (timeoutMs === undefined && signal === undefined) return this.#runPlain(fn, kind, start);
+    return this.#runGuarded(fn, kind, start, timeoutMs, signal);
+  }
+
+  /** Rejects every call until `reset()`. */
+  forceOpen(): void {
+    this.#transition('forced_open', 'forced_open', this.#clock.now());
+  }
+
+  /** Lets every call through and records nothing until `reset()`. */
+  disable(): void {
+    this.#transition('disabled', 'disabled', this.#clock.now());
+  }
+
+  /** Shadow mode: records and reports when it would have opened, but blocks nothing. */
+  metricsOnly(): void {
+    this.#transition('metrics_only', 'metrics_only', this.#clock.now());
+  }
+
+  /** Back to closed with an empty window, from any state or mode. */
+  reset(): void {
+    this.#transition('closed', 'reset', this.#clock.now());
+  }
+
+  /** Calls `listener` on every state change; returns the function that unsubscribes it. */
+  onStateChange(listener: Listener): () => void {
+    this.#listeners ??= new Set();
+    this.#listeners.add(listener);
+    return () => this.#listeners?.delete(listener);
+  }
+
+  snapshot(): BreakerSnapshot {
+    const state = this.state;
+    const window = this.#window;
+    window.refresh(this.#clock.now());
+    const calls = window.calls;
+    return {
+      name: this.name,
+      state,
+      critical: this.config.critical,
+      failureRate: calls === 0 ? 0 : (window.failures * 100) / calls,
+      slowCallRate: calls === 0 ? 0 : (window.slowCalls * 100) / calls,
+      callsInWindow: calls,
+      failuresInWindow: window.failures,
+      lastTransition: this.#lastTransition,
+      nextTrialAt: state === 'open' ? this.#openUntil : undefined,
+    };
+  }
+
+  async #runPlain<T>(fn: (signal: AbortSignal) => Promise<T> | T, kind: CallKind, start: number): Promise<T> {
+    const generation = this.#generation;
+    let value: T;
+    try {
+      value = await fn(NEVER_ABORTED);
+    } catch (error) {
+      this.#settleError(error, kind, generation, start);
+      throw error;
+    }
+    this.#settleSuccess(kind, generation, start);
+    return value;
+  }
+
+  #runGuarded<T>(
+    fn: (signal: AbortSignal) => Promise<T> | T,
+    kind: CallKind,
+    start: number,
+    timeoutMs: number | undefined,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<T> {
+    const generation = this.#generation;
+    const clock = this.#clock;
+    return new Promise<T>((resolve, reject) => {
+      const controller = new AbortController();
+      let settled = false;
+      let timer: unknown;
+      const finish = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        if (timer !== undefined) clock.clearTimeout(timer);
+        callerSignal?.removeEventListener('abort', onCallerAbort);
+        return true;
+      };
+      const onCallerAbort = (): void => {
+        if (!finish()) return;
+        this.#settleAbort(kind, generation, start);
+        controller.abort(callerSignal!.reason);
+        reject(callerSignal!.reason);
+      };
+      if (timeoutMs !== undefined) {
+        timer = clock.setTimeout(() => {
+          if (!finish()) return;
+          const error = new TimeoutError(this.name, timeoutMs);
+          this.#settleTimeout(error, kind, generation, start);
+          controller.abort(error);
+          reject(error);
+        }, timeoutMs);
+      }
+      callerSignal?.addEventListener('abort', onCallerAbort);
+      new Promise<T>((run) => run(fn(controller.signal))).then(
+        (value) => {
+          if (!finish()) return;
+          this.#settleSuccess(kind, generation, start);
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (!finish()) return;
+          if (callerSignal?.aborted) this.#settleAbort(kind, generation, start);
+          else this.#settleError(error, kind, generation, start);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #admitTrial(): boolean {
+    const state = this.#state;
+    if (state === 'open' && !this.#halfOpenIfDue(this.#clock.now())) return false;
+    if (this.#state !== 'half_open' || this.#trialsInFlight >= this.config.halfOpenMaxCalls) return false;
+    this.#trialsInFlight++;
+    return true;
+  }
+
+  #rejection(): CircuitOpenError {
+    const state = this.#state;
+    const retryAfterMs = state === 'open' ? Math.max(0, this.#openUntil - this.#clock.now()) : undefined;
+    this.#observer?.onCall('rejected', Number.NaN);
+    return new CircuitOpenError(this.name, state, retryAfterMs, this.#lastError);
+  }
+
+  #halfOpenIfDue(now: number): boolean {
+    if (now < this.#openUntil) return false;
+    this.#transition('half_open', 'open_duration_elapsed', now);
+    return true;
+  }
+
+  /** The clock time at a call's end, read only when timing or the window needs it (0 otherwise). */
+  #end(): number {
+    return this.#needsNow ? this.#clock.now() : 0;
+  }
+
+  #duration(start: number, end: number): number {
+    return this.#timed ? end - start : Number.NaN;
+  }
+
+  #settleSuccess(kind: CallKind, generation: number, start: number): void {
+    if (kind === UNRECORDED) return;
+    const now = this.#end();
+    const duration = this.#duration(start, now);
+    this.#observer?.onCall('success', duration);
+    if (generation !== this.#generation) return;
+    if (kind === TRIAL) {
+      this.#trialsInFlight--;
+      if (this.#isSlow(duration)) this.#open('slow_call_rate', now);
+      else if (++this.#trialSuccesses >= this.config.successThreshold) this.#transition('closed', 'trial_success', now);
+      return;
+    }
+    this.#record(false, duration, now);
+  }
+
+  #settleError(error: unknown, kind: CallKind, generation: number, start: number): void {
+    if (kind === UNRECORDED) return;
+    let verdict: Classification;
+    try {
+      verdict = this.#classify(error);
+    } catch {
+      verdict = 'failure';
+    }
+    if (verdict === 'success') this.#settleSuccess(kind, generation, start);
+    else if (verdict === 'ignore') this.#settleAbort(kind, generation, start);
+    else this.#settleFailure(error, 'failure', kind, generation, start);
+  }
+
+  #settleTimeout(error: TimeoutError, kind: CallKind, generation: number, start: number): void {
+    if (kind !== UNRECORDED) this.#settleFailure(error, 'timeout', kind, generation, start);
+  }
+
+  /** Neither failure nor success: the caller aborted, or the classifier ignored the error. */
+  #settleAbort(kind: CallKind, generation: number, start: number): void {
+    if (kind === UNRECORDED) return;
+    if (this.#observer) this.#observer.onCall('ignored', this.#duration(start, this.#end()));
+    if (kind === TRIAL && generation === this.#generation) this.#trialsInFlight--;
+  }
+
+  #settleFailure(
+    error: unknown,
+    status: 'failure' | 'timeout',
+    kind: CallKind,
+    generation: number,
+    start: number,
+  ): void {
+    const now = this.#end();
+    const duration = this.#duration(start, now);
+    this.#observer?.onCall(status, duration);
+    this.#lastError = error;
+    const retryAfterMs = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+    if (typeof retryAfterMs === 'number' && retryAfterMs > 0) {
+      const at = (this.#needsNow ? now : this.#clock.now()) + retryAfterMs;
+      if (at > this.#retryAfterUntil) this.#retryAfterUntil = at;
+    }
+    if (generation !== this.#generation) return;
+    if (kind === TRIAL) {
+      this.#open(status === 'timeout' ? 'trial_timeout' : 'trial_failure', this.#clock.now());
+      return;
+    }
+    this.#record(true, duration, now);
+  }
+
+  #isSlow(duration: number): boolean {
+    const threshold = this.config.slowCallDurationMs;
+    return threshold !== undefined && duration >= threshold;
+  }
+
+  #record(failed: boolean, duration: number, now: number): void {
+    const window = this.#window;
+    window.record(failed, this.#isSlow(duration), now);
+    const reason = this.#tripReason(window);
+    if (reason === undefined) return;
+    if (this.#state === 'metrics_only') {
+      window.reset();
+      this.#observer?.onShadowTrip(reason);
+      this.#log()?.warn(
+        { reason, lastError: errorMessage(this.#lastError) },
+        'circuit would have opened (metrics_only: nothing blocked)',
+      );
+      return;
+    }
+    this.#open(reason, this.#needsNow ? now : this.#clock.now());
+  }
+
+  #tripReason(window: SlidingWindow): TransitionReason | undefined {
+    const config = this.config;
+    if (window.failures >= config.failMax) return 'failure_count';
+    if (window.calls < config.minimumCalls) return undefined;
+    const threshold = config.failureRateThreshold;
+    if (threshold !== undefined && window.failures * 100 >= threshold * window.calls) return 'failure_rate';
+    if (
+      config.slowCallDurationMs !== undefined &&
+      window.slowCalls * 100 >= config.slowCallRateThreshold * window.calls
+    )
+      return 'slow_call_rate';
+    return undefined;
+  }
+
+  #open(reason: TransitionReason, now: number): void {
+    const config = this.config;
+    this.#consecutiveTrips++;
+    const grown = config.openDurationMs * config.openDurationMultiplier ** (this.#consecutiveTrips - 1);
+    const asked = this.#retryAfterUntil - now;
+    this.#retryAfterUntil = 0;
+    this.#openUntil = now + Math.min(Math.max(grown, asked), config.maxOpenDurationMs);
+    this.#transition('open', reason, now);
+  }
+
+  #transition(to: CircuitState, reason: TransitionReason, now: number): void {
+    const from = this.#state;
+    if (from === to && to !== 'closed') return;
+    this.#state = to;
+    this.#generation++;
+    this.#trialsInFlight = 0;
+    this.#trialSuccesses = 0;
+    if (to === 'closed' || to === 'metrics_only') {
+      this.#window.reset();
+      this.#consecutiveTrips = 0;
+      this.#retryAfterUntil = 0;
+    }
+    if (from === to) return;
+    this.#lastTransition = { from, to, reason, at: now };
+    const change: StateChange = { circuitName: this.name, from, to, reason, at: now };
+    if (to === 'open') {
+      change.nextTrialAt = this.#openUntil;
+      change.lastError = this.#lastError;
+    }
+    this.#observer?.onTransition(change);
+    this.#logTransition(change);
+    if (this.#listeners) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(change);
+        } catch (error) {
+          this.#log()?.error({ err: error }, 'state-change listener threw');
+        }
+      }
+    }
+  }
+
+  #logTransition(change: StateChange): void {
+    const log = this.#log();
+    if (!log) return;
+    const fields = { from: change.from, to: change.to, reason: change.reason };
+    if (change.to === 'open') {
+      log.warn(
+        { ...fields, openForMs: this.#openUntil - change.at, lastError: errorMessage(change.lastError) },
+        'circuit opened',
+      );
+    } else if (change.to === 'forced_open') {
+      log.warn(fields, 'circuit forced open');
+    } else {
+      log.info(fields, `circuit ${change.to.replace('_', '-')}`);
+    }
+  }
+
+  /** The per-circuit child logger, made on first use so idle breakers stay small. */
+  #log(): Logger | undefined {
+    if (this.#logger === undefined && this.#baseLogger !== undefined) {
+      this.#logger = this.#baseLogger.child({ circuit: this.name });
+      this.#baseLogger = undefined;
+    }
+    return this.#logger;
+  }
+}
+
+function classifyAllAsFailure(): Classification {
+  return 'failure';
+}

@@ -1,0 +1,33 @@
+import { type Logger, type LoggerOptions, pino } from 'pino';
+
+/** Field names whose values never reach a log line, down to the fourth level of nesting (an axios error's `config.headers`). */
+export const REDACTED_KEYS = [
+  'authorization',
+  'Authorization',
+  'x-api-key',
+  'X-Api-Key',
+  'api_key',
+  'apiKey',
+  'password',
+  'connectionString',
+];
+
+export const REDACT_PATHS = REDACTED_KEYS.flatMap((key) => {
+  const k = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
+  const join = (prefix: string) => (k.startsWith('[') ? `${prefix}${k}` : `${prefix}.${k}`);
+  return [k.startsWith('[') ? k : key, join('*'), join('*.*'), join('*.*.*')];
+});
+
+/**
+ * The pino logger the registry uses when none is given: JSON to stdout at `GL_VCCI_LOG_LEVEL`
+ * (default info), with secrets redacted. Pass `redact` paths of your own to add to the defaults.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const extra = Array.isArray(options.redact) ? options.redact : (options.redact?.paths ?? []);
+  return pino({
+    name: 'gl-vcci',
+    level: process.env.GL_VCCI_LOG_LEVEL ?? 'info',
+    ...options,
+    redact: { paths: [...REDACT_PATHS, ...extra], censor: '[redacted]' },
+  });
+}

@@ -1,0 +1,114 @@
+import type { Logger } from 'pino';
+import { type BreakerObserver, CircuitBreaker } from './breaker.js';
+import type { Clock } from './clock.js';
+import type { LoadedConfig, ServiceSettings } from './config/load.js';
+import { settingsFor } from './config/load.js';
+import { toBreakerConfig } from './config/schema.js';
+import { createLogger } from './logging.js';
+import { BreakerMetrics, type MetricsOptions } from './metrics.js';
+import type { BreakerConfig } from './options.js';
+import type { CircuitState, TransitionReason } from './types.js';
+
+export interface RegistryOptions {
+  /** From `loadConfig`: per-service settings that breakers and clients are built from. */
+  config?: LoadedConfig;
+  /** Where and how breaker metrics are published; `false` publishes none. */
+  metrics?: MetricsOptions | false;
+  /** Parent of every circuit's child logger (default `createLogger()`: JSON to stdout, secrets redacted). */
+  logger?: Logger;
+  /** Clock for every breaker made here (tests pass a ManualClock). */
+  clock?: Clock;
+}
+
+export type HealthStatus = 'ok' | 'degraded' | 'down';
+
+export interface CircuitHealth {
+  state: CircuitState;
+  critical: boolean;
+  failureRate: number;
+  slowCallRate: number;
+  callsInWindow: number;
+  lastTransition: { from: CircuitState; to: CircuitState; reason: TransitionReason; at: number } | undefined;
+  nextTrialAt: number | undefined;
+}
+
+export interface HealthReport {
+  /** ok: every circuit lets traffic through; degraded: one is open or half-open; down: a critical one is open. */
+  status: HealthStatus;
+  circuits: Record<string, CircuitHealth>;
+}
+
+const BLOCKING: ReadonlySet<CircuitState> = new Set(['open', 'forced_open']);
+
+/** One per process: makes breakers by name from config and owns their metrics and logger. */
+export class BreakerRegistry {
+  readonly logger: Logger;
+  readonly config: LoadedConfig | undefined;
+  readonly #metrics: BreakerMetrics | undefined;
+  readonly #clock: Clock | undefined;
+  readonly #breakers = new Map<string, CircuitBreaker>();
+
+  constructor(options: RegistryOptions = {}) {
+    this.config = options.config;
+    this.logger = options.logger ?? createLogger();
+    this.#clock = options.clock;
+    this.#metrics = options.metrics === false ? undefined : new BreakerMetrics(options.metrics);
+  }
+
+  /**
+   * The breaker called `name`, made on first use from the config's settings for that service
+   * (or the global defaults), with `overrides` on top. Later calls return the same breaker.
+   */
+  breaker(name: string, overrides: Partial<Omit<BreakerConfig, 'name'>> = {}): CircuitBreaker {
+    const existing = this.#breakers.get(name);
+    if (existing) {
+      if (Object.keys(overrides).length > 0) {
+        this.logger.warn(
+          { circuit: name },
+          'breaker already exists: overrides given to a later registry.breaker() call are not applied',
+        );
+      }
+      return existing;
+    }
+    const fromFile = this.config ? toBreakerConfig(name, settingsFor(this.config, name)) : { name };
+    const config: BreakerConfig = { ...fromFile, ...overrides, name };
+    if (this.#clock && !overrides.clock) config.clock = this.#clock;
+    const stats = this.#metrics?.createStats();
+    const observer: BreakerObserver | undefined = stats;
+    const breaker = new CircuitBreaker(config, { logger: this.logger, observer });
+    if (stats) this.#metrics!.track(breaker, stats);
+    this.#breakers.set(name, breaker);
+    return breaker;
+  }
+
+  /** The merged config settings of a service, including the keys its client owns (`cache_ttl`, `primary`, …). */
+  settings(name: string): ServiceSettings {
+    return this.config ? settingsFor(this.config, name) : {};
+  }
+
+  get(name: string): CircuitBreaker | undefined {
+    return this.#breakers.get(name);
+  }
+
+  breakers(): CircuitBreaker[] {
+    return [...this.#breakers.values()];
+  }
+
+  health(): HealthReport {
+    let status: HealthStatus = 'ok';
+    const circuits: Record<string, CircuitHealth> = {};
+    for (const breaker of this.#breakers.values()) {
+      const { name, state, critical, failureRate, slowCallRate, callsInWindow, lastTransition, nextTrialAt } =
+        breaker.snapshot();
+      circuits[name] = { state, critical, failureRate, slowCallRate, callsInWindow, lastTransition, nextTrialAt };
+      if (BLOCKING.has(state) && critical) status = 'down';
+      else if (status === 'ok' && (BLOCKING.has(state) || state === 'half_open')) status = 'degraded';
+    }
+    return { status, circuits };
+  }
+
+  /** Unregisters this registry's metrics (breakers keep working, unreported). */
+  close(): void {
+    this.#metrics?.close();
+  }
+}
