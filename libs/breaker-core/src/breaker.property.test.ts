@@ -109,7 +109,8 @@ describe('state machine under random interleavings', () => {
         await flushPromises();
         expect(pending).toHaveLength(0);
         if (breaker.state === 'closed') {
-          for (let i = 0; i < options.failMax; i++) await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+          for (let i = 0; i < options.failMax; i++)
+            await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => {});
         }
         if (breaker.state === 'open') clock.advance(breaker.snapshot().nextTrialAt! - clock.now());
         expect(breaker.state).toBe('half_open');

@@ -63,7 +63,11 @@ describe('tripping', () => {
   });
 
   it('opens on a slow-call rate, slow successes included', async () => {
-    const { breaker, clock, changes } = setup({ slowCallDurationMs: 1_000, slowCallRateThreshold: 50, minimumCalls: 4 });
+    const { breaker, clock, changes } = setup({
+      slowCallDurationMs: 1_000,
+      slowCallRateThreshold: 50,
+      minimumCalls: 4,
+    });
     const slowCall = () =>
       breaker.execute(async () => {
         const call = deferred<string>();
@@ -122,7 +126,12 @@ describe('open', () => {
     clock.advance(5_000);
     await fail(breaker, 1);
     expect(breaker.state).toBe('open');
-    expect(changes.at(-1)).toMatchObject({ from: 'half_open', to: 'open', reason: 'trial_failure', nextTrialAt: clock.now() + 5_000 });
+    expect(changes.at(-1)).toMatchObject({
+      from: 'half_open',
+      to: 'open',
+      reason: 'trial_failure',
+      nextTrialAt: clock.now() + 5_000,
+    });
   });
 
   it('needs successThreshold trial successes to close', async () => {
@@ -151,7 +160,10 @@ describe('open', () => {
     const rejected = await Promise.allSettled(calls.slice(3));
     expect(started).toBe(3);
     expect(rejected.every((r) => r.status === 'rejected' && r.reason instanceof CircuitOpenError)).toBe(true);
-    expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ state: 'half_open', retryAfterMs: undefined });
+    expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({
+      state: 'half_open',
+      retryAfterMs: undefined,
+    });
     gate.resolve('ok');
     await expect(Promise.all(calls.slice(0, 3))).resolves.toEqual(['ok', 'ok', 'ok']);
     expect(breaker.state).toBe('closed');
@@ -159,7 +171,11 @@ describe('open', () => {
 
   it('frees the permit of a trial whose error is ignored, without deciding', async () => {
     const caller = new Error('400');
-    const { breaker, clock } = setup({ failMax: 1, openDurationMs: 1_000, classify: (e) => (e === caller ? 'ignore' : 'failure') });
+    const { breaker, clock } = setup({
+      failMax: 1,
+      openDurationMs: 1_000,
+      classify: (e) => (e === caller ? 'ignore' : 'failure'),
+    });
     await fail(breaker, 1);
     clock.advance(1_000);
     await expect(breaker.execute(() => Promise.reject(caller))).rejects.toBe(caller);
@@ -281,9 +297,12 @@ describe('deadlines and aborts', () => {
   it('counts an error thrown after the caller aborted as an abort, not a failure', async () => {
     const { breaker } = setup({ failMax: 1 });
     const controller = new AbortController();
-    const call = breaker.execute((s) => new Promise((_, reject) => s.addEventListener('abort', () => reject(new Error('aborted')))), {
-      signal: controller.signal,
-    });
+    const call = breaker.execute(
+      (s) => new Promise((_, reject) => s.addEventListener('abort', () => reject(new Error('aborted')))),
+      {
+        signal: controller.signal,
+      },
+    );
     controller.abort();
     await expect(call).rejects.toBeDefined();
     expect(breaker.state).toBe('closed');
@@ -301,8 +320,12 @@ describe('deadlines and aborts', () => {
 describe('classification', () => {
   it('passes ignored errors through unchanged and counts them as nothing', async () => {
     const callerError = Object.assign(new Error('bad request'), { status: 400 });
-    const { breaker } = setup({ failMax: 1, classify: (e) => ((e as { status?: number }).status === 400 ? 'ignore' : 'failure') });
-    for (let i = 0; i < 10; i++) await expect(breaker.execute(() => Promise.reject(callerError))).rejects.toBe(callerError);
+    const { breaker } = setup({
+      failMax: 1,
+      classify: (e) => ((e as { status?: number }).status === 400 ? 'ignore' : 'failure'),
+    });
+    for (let i = 0; i < 10; i++)
+      await expect(breaker.execute(() => Promise.reject(callerError))).rejects.toBe(callerError);
     expect(breaker.state).toBe('closed');
     expect(breaker.snapshot().callsInWindow).toBe(0);
   });

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from './clock.js';
-import { CircuitOpenError, errorMessage, TimeoutError } from './errors.js';
+import { CircuitOpenError, errorMessage, type TimeoutError } from './errors.js';
 import { type BreakerConfig, type ResolvedBreakerConfig, resolveBreakerConfig } from './options.js';
+import { runWithDeadline } from './policies/timeout.js';
+import { NEVER_ABORTED } from './signals.js';
 import type { CircuitState, Classification, StateChange, TransitionReason } from './types.js';
 import { createWindow, type SlidingWindow } from './windows/window.js';
 
@@ -47,9 +49,6 @@ const NORMAL = 0;
 const TRIAL = 1;
 const UNRECORDED = 2;
 type CallKind = typeof NORMAL | typeof TRIAL | typeof UNRECORDED;
-
-/** A signal that never aborts, shared by calls that have neither a deadline nor a caller signal. */
-const NEVER_ABORTED = new AbortController().signal;
 
 /**
  * A circuit breaker: closed → open on too many failures or slow calls in its sliding window,
@@ -107,6 +106,7 @@ export class CircuitBreaker {
    */
   execute<T>(fn: (signal: AbortSignal) => Promise<T> | T, options?: ExecuteOptions): Promise<T> {
     const signal = options?.signal;
+    // An abandoned call takes no permit and counts as nothing.
     if (signal?.aborted) return Promise.reject(signal.reason);
     let kind: CallKind = NORMAL;
     const state = this.#state;
@@ -180,56 +180,37 @@ export class CircuitBreaker {
     return value;
   }
 
-  #runGuarded<T>(
+  async #runGuarded<T>(
     fn: (signal: AbortSignal) => Promise<T> | T,
     kind: CallKind,
     start: number,
     timeoutMs: number | undefined,
-    callerSignal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<T> {
     const generation = this.#generation;
-    const clock = this.#clock;
-    return new Promise<T>((resolve, reject) => {
-      const controller = new AbortController();
-      let settled = false;
-      let timer: unknown;
-      const finish = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        if (timer !== undefined) clock.clearTimeout(timer);
-        callerSignal?.removeEventListener('abort', onCallerAbort);
-        return true;
-      };
-      const onCallerAbort = (): void => {
-        if (!finish()) return;
-        this.#settleAbort(kind, generation, start);
-        controller.abort(callerSignal!.reason);
-        reject(callerSignal!.reason);
-      };
-      if (timeoutMs !== undefined) {
-        timer = clock.setTimeout(() => {
-          if (!finish()) return;
-          const error = new TimeoutError(this.name, timeoutMs);
+    let timedOut: TimeoutError | undefined;
+    let value: T;
+    try {
+      value = await runWithDeadline(fn, {
+        timeoutMs,
+        signal,
+        clock: this.#clock,
+        circuitName: this.name,
+        // Settled at the deadline itself, so a hung trial reopens the circuit on time.
+        onTimeout: (error) => {
+          timedOut = error;
           this.#settleTimeout(error, kind, generation, start);
-          controller.abort(error);
-          reject(error);
-        }, timeoutMs);
+        },
+      });
+    } catch (error) {
+      if (error !== timedOut) {
+        if (signal?.aborted) this.#settleAbort(kind, generation, start);
+        else this.#settleError(error, kind, generation, start);
       }
-      callerSignal?.addEventListener('abort', onCallerAbort);
-      new Promise<T>((run) => run(fn(controller.signal))).then(
-        (value) => {
-          if (!finish()) return;
-          this.#settleSuccess(kind, generation, start);
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (!finish()) return;
-          if (callerSignal?.aborted) this.#settleAbort(kind, generation, start);
-          else this.#settleError(error, kind, generation, start);
-          reject(error);
-        },
-      );
-    });
+      throw error;
+    }
+    this.#settleSuccess(kind, generation, start);
+    return value;
   }
 
   #admitTrial(): boolean {

@@ -1,4 +1,4 @@
-import { type Logger, type LoggerOptions, pino } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 /** Field names whose values never reach a log line, down to the fourth level of nesting (an axios error's `config.headers`). */
 export const REDACTED_KEYS = [
@@ -19,15 +19,16 @@ export const REDACT_PATHS = REDACTED_KEYS.flatMap((key) => {
 });
 
 /**
- * The pino logger the registry uses when none is given: JSON to stdout at `GL_VCCI_LOG_LEVEL`
+ * The pino logger the registry uses when none is given: JSON to stdout (or `destination`) at `GL_VCCI_LOG_LEVEL`
  * (default info), with secrets redacted. Pass `redact` paths of your own to add to the defaults.
  */
-export function createLogger(options: LoggerOptions = {}): Logger {
+export function createLogger(options: LoggerOptions = {}, destination?: DestinationStream): Logger {
   const extra = Array.isArray(options.redact) ? options.redact : (options.redact?.paths ?? []);
-  return pino({
+  const settings: LoggerOptions = {
     name: 'gl-vcci',
     level: process.env.GL_VCCI_LOG_LEVEL ?? 'info',
     ...options,
     redact: { paths: [...REDACT_PATHS, ...extra], censor: '[redacted]' },
-  });
+  };
+  return destination ? pino(settings, destination) : pino(settings);
 }

@@ -2,7 +2,17 @@ import { z } from 'zod';
 import type { Clock } from './clock.js';
 import { ConfigError } from './errors.js';
 import type { Classification } from './types.js';
-import { boolean, nonEmptyString, parseOrThrow, percentage, positiveInt, positiveNumber } from './validation.js';
+import {
+  boolean,
+  clockSchema,
+  fnSchema,
+  MAX_TIMER_MS,
+  nonEmptyString,
+  parseOrThrow,
+  percentage,
+  positiveInt,
+  positiveNumber,
+} from './validation.js';
 
 export type SlidingWindowConfig = { kind: 'count'; size: number } | { kind: 'time'; seconds: number };
 
@@ -111,25 +121,20 @@ const schema = z
     maxOpenDurationMs: positiveNumber().optional(),
     halfOpenMaxCalls: positiveInt().optional(),
     successThreshold: positiveInt().optional(),
-    callTimeoutMs: positiveNumber().optional(),
-    trialTimeoutMs: positiveNumber().optional(),
-    classify: z
-      .custom<(error: unknown) => Classification>((f) => typeof f === 'function', { error: 'expected a function' })
+    callTimeoutMs: positiveNumber()
+      .max(MAX_TIMER_MS, { error: `expected at most ${MAX_TIMER_MS} ms` })
       .optional(),
+    trialTimeoutMs: positiveNumber()
+      .max(MAX_TIMER_MS, { error: `expected at most ${MAX_TIMER_MS} ms` })
+      .optional(),
+    classify: fnSchema<(error: unknown) => Classification>().optional(),
     critical: boolean().optional(),
     mode: z
       .enum(['forced_open', 'disabled', 'metrics_only'], {
         error: "expected 'forced_open', 'disabled' or 'metrics_only'",
       })
       .optional(),
-    clock: z
-      .custom<Clock>(
-        (c) => typeof (c as Clock | null)?.now === 'function' && typeof (c as Clock).setTimeout === 'function',
-        {
-          error: 'expected a Clock (now, setTimeout, clearTimeout)',
-        },
-      )
-      .optional(),
+    clock: clockSchema.optional(),
   })
   .strict();
 

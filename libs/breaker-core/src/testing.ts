@@ -1,4 +1,7 @@
+import { Writable } from 'node:stream';
+import { type Logger, type LoggerOptions, pino } from 'pino';
 import type { Clock } from './clock.js';
+import { createLogger } from './logging.js';
 
 interface Timer {
   id: number;
@@ -86,4 +89,24 @@ export function deferred<T = void>(): {
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/** A logger that writes nowhere, for tests that do not read logs. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
+
+/** A logger at debug, redacting like `createLogger`, whose lines are captured as parsed JSON objects. */
+export function capturingLogger(options: LoggerOptions = {}): {
+  logger: Logger;
+  lines: Array<Record<string, unknown>>;
+} {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', ...options }, sink), lines };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Clock } from './clock.js';
 import { ConfigError } from './errors.js';
 
 // Zod schemas whose every failure reads "expected <what>", so messages name the expectation in
@@ -60,3 +61,16 @@ export function describe(value: unknown): string {
     return String(value);
   }
 }
+
+/** Node's setTimeout fires at once (with a warning) for longer delays. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+export const clockSchema = z.custom<Clock>(
+  (c) =>
+    typeof (c as Clock | null)?.now === 'function' &&
+    typeof (c as Clock).setTimeout === 'function' &&
+    typeof (c as Clock).clearTimeout === 'function',
+  { error: 'expected a Clock (now, setTimeout, clearTimeout)' },
+);
+
+export const fnSchema = <F>() => z.custom<F>((f) => typeof f === 'function', { error: 'expected a function' });

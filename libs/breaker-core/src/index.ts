@@ -1,0 +1,58 @@
+export {
+  type BreakerObserver,
+  type BreakerRuntime,
+  type BreakerSnapshot,
+  type CallStatus,
+  CircuitBreaker,
+  type ExecuteOptions,
+} from './breaker.js';
+export { type Clock, systemClock } from './clock.js';
+export {
+  type LoadConfigOptions,
+  type LoadedConfig,
+  loadConfig,
+  type ServiceSettings,
+  settingsFor,
+} from './config/load.js';
+export { toBreakerConfig } from './config/schema.js';
+export {
+  BreakerCoreError,
+  BulkheadFullError,
+  CircuitOpenError,
+  ConfigError,
+  FallbackExhaustedError,
+  TimeoutError,
+} from './errors.js';
+export { createLogger, REDACT_PATHS, REDACTED_KEYS } from './logging.js';
+export { BreakerMetrics, CircuitStats, DEFAULT_DURATION_BUCKETS, type MetricsOptions } from './metrics.js';
+export {
+  BREAKER_DEFAULTS,
+  type BreakerConfig,
+  type ResolvedBreakerConfig,
+  resolveBreakerConfig,
+  type SlidingWindowConfig,
+} from './options.js';
+export { Bulkhead, type BulkheadOptions } from './policies/bulkhead.js';
+export {
+  type FallbackChainOptions,
+  type FallbackStep,
+  type FallbackStepEvent,
+  fallbackChain,
+} from './policies/fallback.js';
+export {
+  RetryBudget,
+  type RetryBudgetOptions,
+  type RetryExecuteOptions,
+  type RetryOptions,
+  RetryPolicy,
+} from './policies/retry.js';
+export { type DeadlineOptions, runWithDeadline, TimeoutPolicy, type TimeoutPolicyOptions } from './policies/timeout.js';
+export {
+  BreakerRegistry,
+  type CircuitHealth,
+  type HealthReport,
+  type HealthStatus,
+  type RegistryOptions,
+} from './registry.js';
+export { NEVER_ABORTED } from './signals.js';
+export type { CircuitState, Classification, Sourced, StateChange, TransitionReason, ValueSource } from './types.js';

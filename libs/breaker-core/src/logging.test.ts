@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { CircuitBreaker } from './breaker.js';
+import { capturingLogger, ManualClock } from './testing.js';
+
+describe('logging', () => {
+  it('logs each transition once: open at warn with reason and last error, close at info', async () => {
+    const { logger, lines } = capturingLogger();
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker(
+      { name: 'erp_connectors.sap', clock, failMax: 1, openDurationMs: 1_000 },
+      { logger },
+    );
+    await breaker.execute(() => Promise.reject(new Error('ECONNREFUSED 10.0.0.7:443'))).catch(() => {});
+    clock.advance(1_000);
+    await breaker.execute(async () => 'ok');
+    expect(lines.map((l) => [l.level, l.msg, l.circuit, l.reason])).toEqual([
+      [40, 'circuit opened', 'erp_connectors.sap', 'failure_count'],
+      [30, 'circuit half-open', 'erp_connectors.sap', 'open_duration_elapsed'],
+      [30, 'circuit closed', 'erp_connectors.sap', 'trial_success'],
+    ]);
+    expect(lines[0]).toMatchObject({ lastError: 'ECONNREFUSED 10.0.0.7:443', openForMs: 1_000 });
+  });
+
+  it('redacts authorization headers, API keys and passwords, nested up to an axios error’s config.headers', () => {
+    const { logger, lines } = capturingLogger();
+    logger.info(
+      {
+        password: 'p1',
+        headers: { authorization: 'Bearer sk-1', 'x-api-key': 'sk-2' },
+        err: { config: { headers: { Authorization: 'Bearer sk-3' } } },
+        body: { api_key: 'sk-4' },
+      },
+      'request',
+    );
+    const text = JSON.stringify(lines[0]);
+    for (const secret of ['p1', 'sk-1', 'sk-2', 'sk-3', 'sk-4']) expect(text).not.toContain(secret);
+    expect(lines[0]).toMatchObject({ password: '[redacted]', headers: { 'x-api-key': '[redacted]' } });
+  });
+});

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config/load.js';
+import { BreakerRegistry } from './registry.js';
+import { capturingLogger, ManualClock, silentLogger } from './testing.js';
+
+const FILE = `
+global:
+  defaults:
+    fail_max: 5
+    timeout_duration: 60
+    reset_timeout: 60
+factor_broker:
+  ecoinvent:
+    fail_max: 3
+    cache_ttl: 86400
+database:
+  postgres:
+    critical: true
+    connection_pool_size: 20
+environments:
+  production:
+    factor_broker:
+      ecoinvent:
+        fail_max: 10
+`;
+
+function setup(environment = 'development') {
+  const clock = new ManualClock(0);
+  const registry = new BreakerRegistry({
+    config: loadConfig(FILE, { environment }),
+    metrics: false,
+    logger: silentLogger(),
+    clock,
+  });
+  return { clock, registry };
+}
+
+const fail = (registry: BreakerRegistry, name: string) =>
+  registry
+    .breaker(name)
+    .execute(() => Promise.reject(new Error('down')))
+    .catch(() => {});
+
+describe('BreakerRegistry', () => {
+  it('builds a breaker from its service settings, with the environment’s overrides', () => {
+    expect(setup().registry.breaker('factor_broker.ecoinvent').config).toMatchObject({
+      failMax: 3,
+      openDurationMs: 60_000,
+      slidingWindow: { kind: 'time', seconds: 60 },
+    });
+    expect(setup('production').registry.breaker('factor_broker.ecoinvent').config.failMax).toBe(10);
+  });
+
+  it('gives a service the file does not list the global defaults', () => {
+    expect(setup().registry.breaker('factor_broker.epa').config.failMax).toBe(5);
+  });
+
+  it('returns the same breaker for the same name', () => {
+    const { registry } = setup();
+    expect(registry.breaker('cache.redis')).toBe(registry.breaker('cache.redis'));
+  });
+
+  it('applies overrides given on creation and warns when a later call gives others', () => {
+    const { logger, lines } = capturingLogger();
+    const registry = new BreakerRegistry({ metrics: false, logger });
+    expect(registry.breaker('cache.redis', { failMax: 2 }).config.failMax).toBe(2);
+    registry.breaker('cache.redis', { failMax: 9 });
+    expect(registry.breaker('cache.redis').config.failMax).toBe(2);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'breaker already exists: overrides given to a later registry.breaker() call are not applied',
+    ]);
+  });
+
+  it('exposes the client-owned settings of a service', () => {
+    expect(setup().registry.settings('factor_broker.ecoinvent')).toMatchObject({ cache_ttl: 86400 });
+    expect(setup().registry.settings('database.postgres')).toMatchObject({ connection_pool_size: 20 });
+  });
+
+  it('reports ok while every circuit is closed', async () => {
+    const { registry } = setup();
+    await registry.breaker('factor_broker.ecoinvent').execute(async () => 1);
+    expect(registry.health()).toEqual({
+      status: 'ok',
+      circuits: {
+        'factor_broker.ecoinvent': {
+          state: 'closed',
+          critical: false,
+          failureRate: 0,
+          slowCallRate: 0,
+          callsInWindow: 1,
+          lastTransition: undefined,
+          nextTrialAt: undefined,
+        },
+      },
+    });
+  });
+
+  it('reports degraded with the open circuit’s failure rate, last transition and next trial time', async () => {
+    const { registry, clock } = setup();
+    registry.breaker('database.postgres');
+    clock.advance(5_000);
+    for (let i = 0; i < 3; i++) await fail(registry, 'factor_broker.ecoinvent');
+    const health = registry.health();
+    expect(health.status).toBe('degraded');
+    expect(health.circuits['factor_broker.ecoinvent']).toEqual({
+      state: 'open',
+      critical: false,
+      failureRate: 100,
+      slowCallRate: 0,
+      callsInWindow: 3,
+      lastTransition: { from: 'closed', to: 'open', reason: 'failure_count', at: 5_000 },
+      nextTrialAt: 65_000,
+    });
+    expect(health.circuits['database.postgres']?.state).toBe('closed');
+  });
+
+  it('reports degraded while a circuit is half-open', async () => {
+    const { registry, clock } = setup();
+    for (let i = 0; i < 3; i++) await fail(registry, 'factor_broker.ecoinvent');
+    clock.advance(60_000);
+    expect(registry.health().status).toBe('degraded');
+    expect(registry.health().circuits['factor_broker.ecoinvent']?.state).toBe('half_open');
+  });
+
+  it('reports down when a critical circuit is open or forced open', async () => {
+    const { registry } = setup();
+    for (let i = 0; i < 5; i++) await fail(registry, 'database.postgres');
+    expect(registry.health().status).toBe('down');
+    registry.breaker('database.postgres').reset();
+    registry.breaker('database.postgres').forceOpen();
+    expect(registry.health().status).toBe('down');
+  });
+});
