@@ -24,7 +24,13 @@ export {
   TimeoutError,
 } from './errors.js';
 export { createLogger, REDACT_PATHS, REDACTED_KEYS } from './logging.js';
-export { BreakerMetrics, CircuitStats, DEFAULT_DURATION_BUCKETS, type MetricsOptions } from './metrics.js';
+export {
+  BreakerMetrics,
+  CircuitStats,
+  DEFAULT_DURATION_BUCKETS,
+  ensureMetric,
+  type MetricsOptions,
+} from './metrics.js';
 export {
   BREAKER_DEFAULTS,
   type BreakerConfig,

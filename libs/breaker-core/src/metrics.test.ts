@@ -1,6 +1,7 @@
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
+import { ensureMetric } from './metrics.js';
 import { BreakerRegistry } from './registry.js';
 import { ManualClock, silentLogger } from './testing.js';
 
@@ -125,5 +126,14 @@ describe('breaker metrics', () => {
     );
     registry.close();
     expect(() => new BreakerRegistry({ metrics: { registry: promRegistry }, logger: silentLogger() })).not.toThrow();
+  });
+
+  it('let a client share one metric per name through ensureMetric', () => {
+    const { promRegistry } = setup();
+    const make = (registers: Registry[]) =>
+      new Counter({ name: 'greenlang_cache_requests_total', help: 'h', registers });
+    expect(ensureMetric(promRegistry, 'greenlang_cache_requests_total', make)).toBe(
+      ensureMetric(promRegistry, 'greenlang_cache_requests_total', make),
+    );
   });
 });

@@ -189,6 +189,11 @@ export class BreakerMetrics {
     this.#registry.registerMetric(histogram as unknown as Metric);
   }
 
+  /** The prom-client registry the collectors are in; clients register their own metrics there too. */
+  get registry(): Registry {
+    return this.#registry;
+  }
+
   /** The stats object a new breaker reports to; `track` it once the breaker exists. */
   createStats(): CircuitStats {
     return new CircuitStats(this.bounds);
@@ -203,6 +208,15 @@ export class BreakerMetrics {
     for (const name of NAMES) this.#registry.removeSingleMetric(name);
     this.#circuits.clear();
   }
+}
+
+/**
+ * The metric called `name` already in `registry`, or a new one made by `make` and registered
+ * there. Clients build their own metrics with it, so two clients in one process share series
+ * instead of colliding on the name.
+ */
+export function ensureMetric<M>(registry: Registry, name: string, make: (registers: Registry[]) => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? make([registry]);
 }
 
 const NAMES = [

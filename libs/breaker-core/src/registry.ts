@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { type BreakerObserver, CircuitBreaker } from './breaker.js';
 import type { Clock } from './clock.js';
 import type { LoadedConfig, ServiceSettings } from './config/load.js';
@@ -79,6 +80,11 @@ export class BreakerRegistry {
     if (stats) this.#metrics!.track(breaker, stats);
     this.#breakers.set(name, breaker);
     return breaker;
+  }
+
+  /** Where breaker metrics go, and where clients register theirs; undefined when metrics are off. */
+  get metricsRegistry(): Registry | undefined {
+    return this.#metrics?.registry;
   }
 
   /** The merged config settings of a service, including the keys its client owns (`cache_ttl`, `primary`, …). */
