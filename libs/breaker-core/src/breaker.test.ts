@@ -196,6 +196,38 @@ describe('open', () => {
   });
 });
 
+describe('tryExecute', () => {
+  it('resolves a refusal to { ok: false, refusal } instead of rejecting, with what CircuitOpenError would carry', async () => {
+    const { breaker, clock } = setup({ failMax: 1, openDurationMs: 30_000 });
+    const last = new Error('down');
+    await fail(breaker, 1, last);
+    clock.advance(1_000);
+    await expect(breaker.tryExecute(ok)).resolves.toEqual({
+      ok: false,
+      refusal: { circuitName: 'svc', state: 'open', retryAfterMs: 29_000, lastError: last },
+    });
+  });
+
+  it('wraps a value in { ok: true, value } and still rejects with fn’s own errors', async () => {
+    const { breaker } = setup({ failMax: 2 });
+    await expect(breaker.tryExecute(ok)).resolves.toEqual({ ok: true, value: 'ok' });
+    await expect(breaker.tryExecute(boom)).rejects.toThrow('boom');
+    expect(breaker.snapshot().failuresInWindow).toBe(1);
+  });
+
+  it('takes a half-open trial permit like execute', async () => {
+    const { breaker, clock } = setup({ failMax: 1, openDurationMs: 1_000 });
+    await fail(breaker, 1);
+    clock.advance(1_000);
+    const gate = deferred<string>();
+    const trial = breaker.tryExecute(() => gate.promise);
+    await expect(breaker.tryExecute(ok)).resolves.toMatchObject({ ok: false, refusal: { state: 'half_open' } });
+    gate.resolve('ok');
+    await expect(trial).resolves.toEqual({ ok: true, value: 'ok' });
+    expect(breaker.state).toBe('closed');
+  });
+});
+
 describe('open duration', () => {
   it('stays open at least as long as a failure’s retryAfterMs asks', async () => {
     const { breaker, clock } = setup({ failMax: 2, openDurationMs: 10_000 });

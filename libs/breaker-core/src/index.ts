@@ -5,6 +5,8 @@ export {
   type CallStatus,
   CircuitBreaker,
   type ExecuteOptions,
+  type Outcome,
+  type Refusal,
 } from './breaker.js';
 export { type Clock, systemClock } from './clock.js';
 export {
