@@ -8,9 +8,12 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+// Read once: the performance.timeOrigin getter costs about as much as performance.now() itself.
+const ORIGIN = performance.timeOrigin;
+
 /** Monotonic (performance.now) but epoch-based, so times can be shown as dates. */
 export const systemClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
+  now: () => ORIGIN + performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
