@@ -393,16 +393,45 @@ describe('classification', () => {
 });
 
 describe('late results', () => {
-  it('does not let a call started before a transition move the state machine', async () => {
+  it('does not count an ordinary call that finishes while the circuit is open', async () => {
+    const { breaker, clock } = setup({ failMax: 2, openDurationMs: 1_000 });
+    const slow = deferred<string>();
+    const straggler = breaker.execute(() => slow.promise);
+    await fail(breaker, 2);
+    const nextTrialAt = breaker.snapshot().nextTrialAt;
+    clock.advance(500);
+    slow.reject(new Error('late failure'));
+    await expect(straggler).rejects.toThrow('late failure');
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', nextTrialAt });
+  });
+
+  it('does not let an ordinary call in flight when the circuit went half-open act as a trial', async () => {
     const { breaker, clock } = setup({ failMax: 2, openDurationMs: 1_000 });
     const slow = deferred<string>();
     const straggler = breaker.execute(() => slow.promise);
     await fail(breaker, 2);
     clock.advance(1_000);
-    await breaker.execute(ok); // trial closes it
+    const trial = deferred<string>();
+    const trialCall = breaker.execute(() => trial.promise);
+    slow.resolve('late success');
+    await straggler;
+    expect(breaker.state).toBe('half_open');
+    await expect(breaker.execute(ok)).rejects.toBeInstanceOf(CircuitOpenError); // the permit is still the trial's
+    trial.resolve('ok');
+    await trialCall;
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('counts a call that finishes in a later closed period there, as resilience4j does', async () => {
+    const { breaker, clock } = setup({ failMax: 2, openDurationMs: 1_000 });
+    const slow = deferred<string>();
+    const straggler = breaker.execute(() => slow.promise);
+    await fail(breaker, 2);
+    clock.advance(1_000);
+    await breaker.execute(ok);
     slow.reject(new Error('late failure'));
     await expect(straggler).rejects.toThrow('late failure');
-    expect(breaker.snapshot()).toMatchObject({ state: 'closed', failuresInWindow: 0 });
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', failuresInWindow: 1 });
   });
 });
 

@@ -81,7 +81,7 @@ export class CircuitBreaker {
   #baseLogger: Logger | undefined;
   #logger: Logger | undefined;
   #state: CircuitState = 'closed';
-  /** Bumped on every transition; a call settles into the state machine only within its generation. */
+  /** Bumped on every transition: a trial's result counts only within the half-open period it was admitted in. */
   #generation = 0;
   #openUntil = 0;
   #trialsInFlight = 0;
@@ -187,29 +187,36 @@ export class CircuitBreaker {
     };
   }
 
-  // Promise.then rather than async/await: one promise less per call, ~60 ns on Node 20.
+  // fn's own promise goes back to the caller and the breaker watches it from the side: the
+  // caller's await is not chained behind ours, and a failure is not rejected a second time
+  // (each rejection costs ~550 ns on Node 20). Only ordinary calls come here: trials always
+  // have a deadline, so they take #runGuarded.
   #runPlain<T>(fn: (signal: AbortSignal) => Promise<T> | T, kind: CallKind, start: number): Promise<T> {
-    const generation = this.#generation;
     let result: Promise<T> | T;
     try {
       result = fn(NEVER_ABORTED);
     } catch (error) {
-      this.#settleError(error, kind, generation, start);
+      this.#settleError(error, kind, 0, start);
       return Promise.reject(error);
     }
-    return (result instanceof Promise ? result : Promise.resolve(result)).then(
-      (value: T) => {
-        this.#settleSuccess(kind, generation, start);
-        return value;
-      },
-      (error: unknown) => {
-        this.#settleError(error, kind, generation, start);
-        throw error;
-      },
-    );
+    const promise = result instanceof Promise ? result : Promise.resolve(result);
+    if (kind === UNRECORDED) return promise;
+    // Untimed calls share two handlers made once per breaker: with many calls in flight,
+    // closures per call (and the scavenges they cause) would double the cost.
+    if (!this.#timed) promise.then(this.#onValue, this.#onError);
+    else {
+      promise.then(
+        () => this.#settleSuccess(kind, 0, start),
+        (error: unknown) => this.#settleError(error, kind, 0, start),
+      );
+    }
+    return promise;
   }
 
-  async #runGuarded<T>(
+  readonly #onValue = (): void => this.#settleSuccess(NORMAL, 0, 0);
+  readonly #onError = (error: unknown): void => this.#settleError(error, NORMAL, 0, 0);
+
+  #runGuarded<T>(
     fn: (signal: AbortSignal) => Promise<T> | T,
     kind: CallKind,
     start: number,
@@ -218,28 +225,26 @@ export class CircuitBreaker {
   ): Promise<T> {
     const generation = this.#generation;
     let timedOut: TimeoutError | undefined;
-    let value: T;
-    try {
-      value = await runWithDeadline(fn, {
-        timeoutMs,
-        signal,
-        clock: this.#clock,
-        circuitName: this.name,
-        // Settled at the deadline itself, so a hung trial reopens the circuit on time.
-        onTimeout: (error) => {
-          timedOut = error;
-          this.#settleTimeout(error, kind, generation, start);
-        },
-      });
-    } catch (error) {
-      if (error !== timedOut) {
+    const promise = runWithDeadline(fn, {
+      timeoutMs,
+      signal,
+      clock: this.#clock,
+      circuitName: this.name,
+      // Settled at the deadline itself, so a hung trial reopens the circuit on time.
+      onTimeout: (error) => {
+        timedOut = error;
+        this.#settleTimeout(error, kind, generation, start);
+      },
+    });
+    promise.then(
+      () => this.#settleSuccess(kind, generation, start),
+      (error: unknown) => {
+        if (error === timedOut) return;
         if (signal?.aborted) this.#settleAbort(kind, generation, start);
         else this.#settleError(error, kind, generation, start);
-      }
-      throw error;
-    }
-    this.#settleSuccess(kind, generation, start);
-    return value;
+      },
+    );
+    return promise;
   }
 
   /** How the next call is accounted for, or REFUSED. Closed is decided first: it is the hot path. */
@@ -293,7 +298,7 @@ export class CircuitBreaker {
     const now = this.#end();
     const duration = this.#duration(start, now);
     this.#observer?.onCall('success', duration);
-    if (generation !== this.#generation) return;
+    if (!this.#moves(kind, generation)) return;
     if (kind === TRIAL) {
       this.#trialsInFlight--;
       if (this.#isSlow(duration)) this.#open('slow_call_rate', now);
@@ -343,12 +348,23 @@ export class CircuitBreaker {
       const at = (this.#needsNow ? now : this.#clock.now()) + retryAfterMs;
       if (at > this.#retryAfterUntil) this.#retryAfterUntil = at;
     }
-    if (generation !== this.#generation) return;
+    if (!this.#moves(kind, generation)) return;
     if (kind === TRIAL) {
       this.#open(status === 'timeout' ? 'trial_timeout' : 'trial_failure', this.#clock.now());
       return;
     }
     this.#record(true, duration, now);
+  }
+
+  /**
+   * Whether a finished call may move the state machine: a trial only within its own half-open
+   * period; an ordinary call whenever the circuit is counting (closed or metrics_only) — as in
+   * resilience4j, a call that finishes while the circuit is open or half-open is not counted.
+   */
+  #moves(kind: CallKind, generation: number): boolean {
+    if (kind === TRIAL) return generation === this.#generation;
+    const state = this.#state;
+    return state === 'closed' || state === 'metrics_only';
   }
 
   #isSlow(duration: number): boolean {
