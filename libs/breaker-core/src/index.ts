@@ -64,3 +64,19 @@ export {
 } from './registry.js';
 export { NEVER_ABORTED } from './signals.js';
 export type { CircuitState, Classification, Sourced, StateChange, TransitionReason, ValueSource } from './types.js';
+export {
+  boolean,
+  clockSchema,
+  describeValue,
+  fnSchema,
+  type Issue,
+  MAX_TIMER_MS,
+  nonEmptyString,
+  nonNegativeInt,
+  nonNegativeNumber,
+  parseOrThrow,
+  percentage,
+  positiveInt,
+  positiveNumber,
+  toIssues,
+} from './validation.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config/load.js';
 import { BreakerRegistry } from './registry.js';
-import { capturingLogger, ManualClock, silentLogger } from './testing.js';
+import { ManualClock, silentLogger } from './testing.js';
 
 const FILE = `
 global:
@@ -60,15 +60,26 @@ describe('BreakerRegistry', () => {
     expect(registry.breaker('cache.redis')).toBe(registry.breaker('cache.redis'));
   });
 
-  it('applies overrides given on creation and warns when a later call gives others', () => {
-    const { logger, lines } = capturingLogger();
-    const registry = new BreakerRegistry({ metrics: false, logger });
-    expect(registry.breaker('cache.redis', { failMax: 2 }).config.failMax).toBe(2);
-    registry.breaker('cache.redis', { failMax: 9 });
-    expect(registry.breaker('cache.redis').config.failMax).toBe(2);
-    expect(lines.map((l) => l.msg)).toEqual([
-      'breaker already exists: overrides given to a later registry.breaker() call are not applied',
-    ]);
+  it('applies overrides given on creation and refuses different ones later, naming them', () => {
+    const registry = new BreakerRegistry({ metrics: false, logger: silentLogger() });
+    const classify = () => 'failure' as const;
+    expect(registry.breaker('cache.redis', { failMax: 2, classify }).config.failMax).toBe(2);
+    expect(registry.breaker('cache.redis', { failMax: 2, classify })).toBe(registry.breaker('cache.redis'));
+    expect(() => registry.breaker('cache.redis', { failMax: 9, classify })).toThrow(
+      'Circuit "cache.redis" already exists with other options (failMax): one breaker per dependency per registry',
+    );
+  });
+
+  it('treats an override set to undefined as not given, keeping the file’s setting', () => {
+    expect(setup().registry.breaker('factor_broker.ecoinvent', { failMax: undefined }).config.failMax).toBe(3);
+  });
+
+  it('gives its clock to every breaker it makes', async () => {
+    const { registry, clock } = setup();
+    expect(registry.clock).toBe(clock);
+    for (let i = 0; i < 3; i++) await fail(registry, 'factor_broker.ecoinvent');
+    clock.advance(60_000);
+    expect(registry.breaker('factor_broker.ecoinvent').state).toBe('half_open');
   });
 
   it('exposes the client-owned settings of a service', () => {

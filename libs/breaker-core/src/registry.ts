@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { type BreakerObserver, CircuitBreaker } from './breaker.js';
-import type { Clock } from './clock.js';
+import { CircuitBreaker } from './breaker.js';
+import { type Clock, systemClock } from './clock.js';
 import type { LoadedConfig, ServiceSettings } from './config/load.js';
 import { settingsFor } from './config/load.js';
 import { toBreakerConfig } from './config/schema.js';
+import { ConfigError } from './errors.js';
 import { createLogger } from './logging.js';
 import { BreakerMetrics, type MetricsOptions } from './metrics.js';
 import type { BreakerConfig } from './options.js';
@@ -46,13 +47,14 @@ export class BreakerRegistry {
   readonly logger: Logger;
   readonly config: LoadedConfig | undefined;
   readonly #metrics: BreakerMetrics | undefined;
-  readonly #clock: Clock | undefined;
-  readonly #breakers = new Map<string, CircuitBreaker>();
+  /** The clock every breaker made here uses; clients use it too, so all time moves together in tests. */
+  readonly clock: Clock;
+  readonly #breakers = new Map<string, { breaker: CircuitBreaker; overrides: Record<string, unknown> }>();
 
   constructor(options: RegistryOptions = {}) {
     this.config = options.config;
     this.logger = options.logger ?? createLogger();
-    this.#clock = options.clock;
+    this.clock = options.clock ?? systemClock;
     this.#metrics = options.metrics === false ? undefined : new BreakerMetrics(options.metrics);
   }
 
@@ -61,24 +63,27 @@ export class BreakerRegistry {
    * (or the global defaults), with `overrides` on top. Later calls return the same breaker.
    */
   breaker(name: string, overrides: Partial<Omit<BreakerConfig, 'name'>> = {}): CircuitBreaker {
+    // An undefined override means "not given": it must not wipe the file's setting.
+    const given = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
     const existing = this.#breakers.get(name);
     if (existing) {
-      if (Object.keys(overrides).length > 0) {
-        this.logger.warn(
-          { circuit: name },
-          'breaker already exists: overrides given to a later registry.breaker() call are not applied',
+      const differing = Object.keys({ ...given, ...existing.overrides }).filter(
+        (k) => given[k] !== existing.overrides[k],
+      );
+      if (Object.keys(given).length > 0 && differing.length > 0) {
+        throw new ConfigError(
+          `Circuit "${name}" already exists with other options (${differing.join(', ')}): one breaker per dependency per registry`,
+          differing.map((path) => ({ path, message: 'differs from the options the circuit was created with' })),
         );
       }
-      return existing;
+      return existing.breaker;
     }
     const fromFile = this.config ? toBreakerConfig(name, settingsFor(this.config, name)) : { name };
-    const config: BreakerConfig = { ...fromFile, ...overrides, name };
-    if (this.#clock && !overrides.clock) config.clock = this.#clock;
+    const config: BreakerConfig = { clock: this.clock, ...fromFile, ...given, name };
     const stats = this.#metrics?.createStats();
-    const observer: BreakerObserver | undefined = stats;
-    const breaker = new CircuitBreaker(config, { logger: this.logger, observer });
+    const breaker = new CircuitBreaker(config, { logger: this.logger, observer: stats });
     if (stats) this.#metrics!.track(breaker, stats);
-    this.#breakers.set(name, breaker);
+    this.#breakers.set(name, { breaker, overrides: given });
     return breaker;
   }
 
@@ -93,17 +98,17 @@ export class BreakerRegistry {
   }
 
   get(name: string): CircuitBreaker | undefined {
-    return this.#breakers.get(name);
+    return this.#breakers.get(name)?.breaker;
   }
 
   breakers(): CircuitBreaker[] {
-    return [...this.#breakers.values()];
+    return [...this.#breakers.values()].map((entry) => entry.breaker);
   }
 
   health(): HealthReport {
     let status: HealthStatus = 'ok';
     const circuits: Record<string, CircuitHealth> = {};
-    for (const breaker of this.#breakers.values()) {
+    for (const { breaker } of this.#breakers.values()) {
       const { name, state, critical, failureRate, slowCallRate, callsInWindow, lastTransition, nextTrialAt } =
         breaker.snapshot();
       circuits[name] = { state, critical, failureRate, slowCallRate, callsInWindow, lastTransition, nextTrialAt };

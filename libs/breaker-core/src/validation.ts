@@ -31,7 +31,7 @@ export interface Issue {
 export function toIssues(error: z.ZodError, input: unknown, prefix: ReadonlyArray<PropertyKey> = []): Issue[] {
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path];
-    const got = issue.code === 'unrecognized_keys' ? '' : `, got ${describe(valueAt(input, issue.path))}`;
+    const got = issue.code === 'unrecognized_keys' ? '' : `, got ${describeValue(valueAt(input, issue.path))}`;
     return { path: path.map(String).join('.'), message: `${issue.message}${got}` };
   });
 }
@@ -50,7 +50,7 @@ function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return value;
 }
 
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
   if (value === undefined) return 'nothing';

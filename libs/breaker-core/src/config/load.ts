@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, errorMessage } from '../errors.js';
-import { describe, type Issue, toIssues } from '../validation.js';
+import { describeValue, type Issue, toIssues } from '../validation.js';
 import {
   blockIssues,
   ENVIRONMENTS,
@@ -76,7 +76,7 @@ function pickEnvironment(option: string | undefined): Environment {
   const fromEnv = process.env[ENV_VARIABLE];
   const [value, origin] = option !== undefined ? [option, 'environment'] : [fromEnv ?? 'development', ENV_VARIABLE];
   if ((ENVIRONMENTS as ReadonlyArray<string>).includes(value)) return value as Environment;
-  const message = `expected one of ${ENVIRONMENTS.join(', ')}, got ${describe(value)}`;
+  const message = `expected one of ${ENVIRONMENTS.join(', ')}, got ${describeValue(value)}`;
   throw new ConfigError(`${origin}: ${message}`, [{ path: origin, message }]);
 }
 
@@ -110,7 +110,7 @@ function parseYaml(text: string, source: string): unknown {
 
 function readFile(root: unknown, base: Base, issues: Issue[]): Partial<Record<Environment, Level>> {
   if (!isMapping(root)) {
-    const message = `expected a mapping of global, environments and service groups, got ${describe(root)}`;
+    const message = `expected a mapping of global, environments and service groups, got ${describeValue(root)}`;
     issues.push({ path: '(root)', message });
     return {};
   }
@@ -129,13 +129,13 @@ function readEnvironments(value: unknown, base: Base, issues: Issue[]): Partial<
   const levels: Partial<Record<Environment, Level>> = {};
   if (value == null) return levels;
   if (!isMapping(value)) {
-    issues.push({ path: 'environments', message: `expected a mapping of environments, got ${describe(value)}` });
+    issues.push({ path: 'environments', message: `expected a mapping of environments, got ${describeValue(value)}` });
     return levels;
   }
   for (const [env, block] of Object.entries(value)) {
     const path = ['environments', env];
     if (!(ENVIRONMENTS as ReadonlyArray<string>).includes(env)) {
-      const message = `expected one of ${ENVIRONMENTS.join(', ')}, got ${describe(env)}`;
+      const message = `expected one of ${ENVIRONMENTS.join(', ')}, got ${describeValue(env)}`;
       issues.push({ path: join(path), message });
     } else levels[env as Environment] = readOverrides(block, path, base, issues);
   }
@@ -146,7 +146,7 @@ function readOverrides(value: unknown, path: string[], base: Base, issues: Issue
   const level: Level = { defaults: undefined, services: new Map() };
   if (value == null) return level;
   if (!isMapping(value)) {
-    issues.push({ path: join(path), message: `expected a mapping of overrides, got ${describe(value)}` });
+    issues.push({ path: join(path), message: `expected a mapping of overrides, got ${describeValue(value)}` });
     return level;
   }
   for (const [key, block] of Object.entries(value)) {
@@ -161,7 +161,7 @@ function readOverrides(value: unknown, path: string[], base: Base, issues: Issue
 function readGlobal(value: unknown, path: string[], issues: Issue[]): ServiceSettings | undefined {
   if (value == null) return undefined;
   if (!isMapping(value)) {
-    issues.push({ path: join(path), message: `expected a mapping with a defaults block, got ${describe(value)}` });
+    issues.push({ path: join(path), message: `expected a mapping with a defaults block, got ${describeValue(value)}` });
     return undefined;
   }
   for (const key of Object.keys(value)) {
@@ -180,7 +180,7 @@ function readGroup(
   known?: ReadonlyMap<string, ServiceSettings>,
 ): void {
   if (!isMapping(value)) {
-    issues.push({ path: join(path), message: `expected a mapping of services, got ${describe(value)}` });
+    issues.push({ path: join(path), message: `expected a mapping of services, got ${describeValue(value)}` });
     return;
   }
   const group = path.at(-1)!;
@@ -196,7 +196,7 @@ function readGroup(
 function readBlock(value: unknown, path: string[], issues: Issue[]): ServiceSettings {
   if (value == null) return {};
   if (!isMapping(value)) {
-    issues.push({ path: join(path), message: `expected a mapping of service settings, got ${describe(value)}` });
+    issues.push({ path: join(path), message: `expected a mapping of service settings, got ${describeValue(value)}` });
     return {};
   }
   const parsed = serviceSettingsSchema.safeParse(value);
