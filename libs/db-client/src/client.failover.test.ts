@@ -1,0 +1,120 @@
+import { CircuitOpenError } from '@gl-vcci/breaker-core';
+import { startTcpProxy, type TcpProxy } from '@gl-vcci/upstreams/tcp-proxy';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { harness, rejectionOf, shared, waitFor } from '../test/support.js';
+import { DbFailoverError } from './errors.js';
+
+const OPEN_MS = 10_000;
+const breaker = { failMax: 1, slidingWindow: { kind: 'count', size: 10 }, openDurationMs: OPEN_MS } as const;
+
+/** A proxy to the shared server and the URL through it. */
+async function proxied(): Promise<{ proxy: TcpProxy; url: string }> {
+  const target = new URL(shared.url);
+  const proxy = await startTcpProxy({ target: { host: target.hostname, port: Number(target.port || 5432) } });
+  target.host = `127.0.0.1:${proxy.port}`;
+  return { proxy, url: target.toString() };
+}
+
+// The primary and the replica are the same shared server, each behind its own proxy, so the
+// test can cut either and see which one a query reached.
+describe.skipIf(!shared.available)('read failover and half-open probes', () => {
+  let primary: { proxy: TcpProxy; url: string };
+  let replica: { proxy: TcpProxy; url: string };
+
+  beforeAll(async () => {
+    primary = await proxied();
+    replica = await proxied();
+  });
+
+  beforeEach(async () => {
+    // The previous test's pools have ended; their sockets close a moment later.
+    await waitFor(() => primary.proxy.connections + replica.proxy.connections === 0, 'earlier connections to close');
+  });
+
+  afterEach(async () => {
+    await primary.proxy.mode('pass');
+    await replica.proxy.mode('pass');
+  });
+
+  afterAll(async () => {
+    await primary?.proxy.close();
+    await replica?.proxy.close();
+  });
+
+  const withReplica = (extra: Parameters<typeof harness>[0] = {}) =>
+    harness({ connectionString: primary.url, replica: { connectionString: replica.url }, breaker, ...extra });
+
+  it('a read-only query is answered by the replica while the primary is down, and says so', async () => {
+    const { db } = withReplica();
+    await primary.proxy.mode('cut');
+    const result = await db.query('SELECT $1::int AS n', [5], { readOnly: true });
+    expect(result).toMatchObject({ rows: [{ n: 5 }], source: 'failover' });
+  });
+
+  it('once the circuit is open, read-only queries go to the replica at once', async () => {
+    const { db, breaker: circuit } = withReplica();
+    await primary.proxy.mode('cut');
+    await rejectionOf(db.query('SELECT 1'));
+    expect(circuit.state).toBe('open');
+    // A black-holed primary would hold a connection attempt for 2 s: the open circuit never tries.
+    await primary.proxy.mode('blackhole');
+    expect(await db.query('SELECT 2 AS n', [], { readOnly: true })).toMatchObject({
+      rows: [{ n: 2 }],
+      source: 'failover',
+    });
+    expect(primary.proxy.connections).toBe(0);
+  });
+
+  it('a write never fails over: the caller gets the primary’s error and the replica is not touched', async () => {
+    const { db } = withReplica();
+    await primary.proxy.mode('cut');
+    expect(await rejectionOf(db.query('SELECT 1'))).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(await rejectionOf(db.query('SELECT 1'))).toBeInstanceOf(CircuitOpenError);
+    expect(replica.proxy.connections).toBe(0);
+  });
+
+  it('a caller’s mistake on the primary is not retried on the replica', async () => {
+    const { db } = withReplica();
+    expect(await rejectionOf(db.query('SELECT 1/0', [], { readOnly: true }))).toMatchObject({ code: '22012' });
+    expect(replica.proxy.connections).toBe(0);
+  });
+
+  it('when the replica fails too, DbFailoverError carries both errors', async () => {
+    const { db } = withReplica();
+    await primary.proxy.mode('cut');
+    await replica.proxy.mode('cut');
+    const error = await rejectionOf(db.query('SELECT 1', [], { readOnly: true }));
+    expect(error).toBeInstanceOf(DbFailoverError);
+    expect(error).toMatchObject({ primaryError: { code: 'ECONNREFUSED' }, cause: { code: 'ECONNREFUSED' } });
+  });
+
+  it('with a probe, the half-open trial is SELECT 1 and the caller’s query runs on the closed circuit', async () => {
+    const { db, clock, breaker: circuit, sample } = harness({ connectionString: primary.url, breaker, probe: true });
+    const seen: string[] = [];
+    circuit.onStateChange((change) => seen.push(change.to));
+    await primary.proxy.mode('cut');
+    await rejectionOf(db.query('SELECT 1'));
+    await primary.proxy.mode('pass');
+    clock.advance(OPEN_MS);
+
+    const result = await db.query('SELECT 42 AS answer');
+    expect(result.rows).toEqual([{ answer: 42 }]);
+    expect(seen).toEqual(['open', 'half_open', 'closed']);
+    // The probe and the caller's query: two successes.
+    expect(
+      await sample('greenlang_circuit_breaker_calls_total{circuit_name="database.postgres",status="success"}'),
+    ).toBe(2);
+  });
+
+  it('with a probe, a failed trial reopens the circuit and the caller’s query is never sent', async () => {
+    const { db, clock, breaker: circuit } = harness({ connectionString: primary.url, breaker, probe: true });
+    await primary.proxy.mode('cut');
+    await rejectionOf(db.query('SELECT 1'));
+    clock.advance(OPEN_MS);
+
+    const error = await rejectionOf(db.query('SELECT 1'));
+    expect(error).toBeInstanceOf(CircuitOpenError);
+    expect((error as CircuitOpenError).cause).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(circuit.state).toBe('open');
+  });
+});

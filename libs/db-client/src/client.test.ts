@@ -1,0 +1,241 @@
+import { TimeoutError } from '@gl-vcci/breaker-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminClient, harness, rejectionOf, shared, uniqueTable, waitFor } from '../test/support.js';
+import { classifyPgError } from './classify.js';
+import { DbClosedError, DbTransactionAbortedError } from './errors.js';
+
+describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', () => {
+  const table = uniqueTable('db_client_items');
+
+  beforeAll(async () => {
+    const admin = await adminClient();
+    await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, label text)`);
+  });
+
+  afterAll(async () => {
+    const admin = await adminClient();
+    await admin.query(`DROP TABLE IF EXISTS ${table}`);
+    await admin.end();
+  });
+
+  it("query resolves pg's result (rows, rowCount, fields, command) with source live", async () => {
+    const { db } = harness();
+    const result = await db.query<{ n: number; s: string }>('SELECT 7 AS n, $1::text AS s', ['seven']);
+    expect(result).toMatchObject({ command: 'SELECT', rowCount: 1, rows: [{ n: 7, s: 'seven' }], source: 'live' });
+    expect(result.fields.map((f) => f.name)).toEqual(['n', 's']);
+  });
+
+  it('every connection carries statement_timeout and a slightly longer query_timeout', async () => {
+    const { db } = harness();
+    expect((await db.query('SHOW statement_timeout')).rows).toEqual([{ statement_timeout: '3s' }]);
+  });
+
+  it('a statement timeout ends the query on the server (57014) and keeps the connection', async () => {
+    const { db, appName } = harness({ pool: { statement_timeout: 200, query_timeout: 700, max: 1 } });
+    const before = (await db.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const error = await rejectionOf(db.query('SELECT pg_sleep(5) /* statement-timeout-probe */'));
+    expect(error).toMatchObject({ code: '57014' });
+    const admin = await adminClient();
+    const active = await admin.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
+      [appName],
+    );
+    expect(active.rows[0]!.n).toBe(0);
+    expect((await db.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid).toBe(before);
+  });
+
+  it('timeoutMs shortens the statement timeout of that one query', async () => {
+    const { db } = harness({ pool: { max: 1 } });
+    expect(await rejectionOf(db.query('SELECT pg_sleep(2)', [], { timeoutMs: 100 }))).toMatchObject({
+      code: '57014',
+    });
+    expect((await db.query('SHOW statement_timeout')).rows).toEqual([{ statement_timeout: '3s' }]);
+  });
+
+  it('1 000 unique violations leave the circuit closed: they are the callers’ fault', async () => {
+    const { db, breaker, sample } = harness({ breaker: { failMax: 3 } });
+    await db.query(`INSERT INTO ${table} (id, label) VALUES (1000, 'taken')`);
+    const codes = new Map<string, number>();
+    const worker = async () => {
+      for (let i = 0; i < 250; i++) {
+        const error = (await rejectionOf(db.query(`INSERT INTO ${table} (id) VALUES (1000)`))) as { code: string };
+        codes.set(error.code, (codes.get(error.code) ?? 0) + 1);
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    expect(Object.fromEntries(codes)).toEqual({ '23505': 1000 });
+    expect(breaker.state).toBe('closed');
+    expect(
+      await sample('greenlang_circuit_breaker_calls_total{circuit_name="database.postgres",status="ignored"}'),
+    ).toBe(1000);
+    expect(
+      await sample('greenlang_circuit_breaker_calls_total{circuit_name="database.postgres",status="failure"}'),
+    ).toBe(0);
+  });
+
+  it('a caller error keeps the connection: no reconnect churn', async () => {
+    const { db } = harness({ pool: { max: 1 } });
+    const pid = (await db.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    for (let i = 0; i < 5; i++) await rejectionOf(db.query('SELECT 1/0'));
+    expect((await db.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid).toBe(pid);
+  });
+
+  it('transaction commits and resolves what the callback returns', async () => {
+    const { db } = harness();
+    const value = await db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO ${table} (id, label) VALUES (1, 'one')`);
+      return (await tx.query(`SELECT label FROM ${table} WHERE id = 1`)).rows[0]!.label;
+    });
+    expect(value).toBe('one');
+    expect((await db.query(`SELECT label FROM ${table} WHERE id = 1`)).rows).toEqual([{ label: 'one' }]);
+  });
+
+  it('transaction rolls back when the callback throws, rethrows that very error and returns the connection', async () => {
+    const { db, sample } = harness({ pool: { max: 1 } });
+    const boom = new Error('boom');
+    const error = await rejectionOf(
+      db.transaction(async (tx) => {
+        await tx.query(`INSERT INTO ${table} (id, label) VALUES (2, 'two')`);
+        throw boom;
+      }),
+    );
+    expect(error).toBe(boom);
+    expect((await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE id = 2`)).rows).toEqual([{ n: 0 }]);
+    expect(await sample('greenlang_db_pool_connections{state="idle"}')).toBe(1);
+    expect(await sample('greenlang_db_pool_connections{state="waiting"}')).toBe(0);
+  });
+
+  it('transaction whose callback swallowed a failed statement is rolled back with DbTransactionAbortedError', async () => {
+    const { db } = harness();
+    const error = await rejectionOf(
+      db.transaction(async (tx) => {
+        await tx.query(`INSERT INTO ${table} (id, label) VALUES (3, 'three')`);
+        await tx.query('SELECT 1/0').catch(() => {});
+        return 'looks fine';
+      }),
+    );
+    expect(error).toBeInstanceOf(DbTransactionAbortedError);
+    expect((await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE id = 3`)).rows).toEqual([{ n: 0 }]);
+  });
+
+  it('withClient runs every statement of its callback on one connection', async () => {
+    const { db } = harness();
+    const shown = await db.withClient(async (session) => {
+      await session.query("SET application_name = 'db-client-with-client'");
+      return (await session.query('SHOW application_name')).rows[0]!.application_name;
+    });
+    expect(shown).toBe('db-client-with-client');
+  });
+
+  it('withClient destroys a connection its callback left inside a transaction', async () => {
+    const { db } = harness({ pool: { max: 1 } });
+    const pid = await db.withClient(async (session) => {
+      await session.query('BEGIN');
+      return (await session.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    });
+    expect((await db.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid).not.toBe(pid);
+  });
+
+  it('a session used after its callback returned is refused', async () => {
+    const { db } = harness();
+    let leaked: Parameters<Parameters<typeof db.withClient>[0]>[0] | undefined;
+    await db.withClient(async (session) => {
+      leaked = session;
+    });
+    expect(await rejectionOf(leaked!.query('SELECT 1'))).toMatchObject({ code: 'DB_INVALID_QUERY' });
+  });
+
+  it('the process survives the backend of an idle pooled connection being terminated', async () => {
+    const { db, appName, sample } = harness();
+    await db.query('SELECT 1');
+    const admin = await adminClient();
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [appName]);
+    await waitFor(
+      async () => (await sample('greenlang_db_connection_errors_total{state="idle"}')) === 1,
+      'the pool to report the dead idle connection',
+    );
+    expect(await sample('greenlang_db_pool_connections{state="total"}')).toBe(0);
+    expect((await db.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+  });
+
+  it('the process survives the backend of a held connection being terminated; the next statement fails as unavailable', async () => {
+    const { db, sample } = harness();
+    const admin = await adminClient();
+    const error = await rejectionOf(
+      db.withClient(async (session) => {
+        const pid = (await session.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+        await waitFor(
+          async () => (await sample('greenlang_db_connection_errors_total{state="held"}')) === 1,
+          'the held connection to report its error',
+        );
+        await session.query('SELECT 1');
+      }),
+    );
+    expect(classifyPgError(error)).toBe('failure');
+    expect(await sample('greenlang_db_pool_connections{state="total"}')).toBe(0);
+    expect((await db.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+  });
+
+  it('a caller abort rejects at once with the reason, counts as neither, and cancels the statement on the server', async () => {
+    const { db, appName, sample } = harness();
+    const admin = await adminClient();
+    const controller = new AbortController();
+    const pending = db.query('SELECT pg_sleep(30)', [], { signal: controller.signal });
+    const running = () =>
+      admin
+        .query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'", [
+          appName,
+        ])
+        .then((r) => r.rows[0]!.n as number);
+    await waitFor(async () => (await running()) === 1, 'the statement to run');
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    expect(await rejectionOf(pending)).toBe(reason);
+    await waitFor(async () => (await running()) === 0, 'the server to cancel the statement');
+    expect(
+      await sample('greenlang_circuit_breaker_calls_total{circuit_name="database.postgres",status="ignored"}'),
+    ).toBe(1);
+    expect(await sample('greenlang_db_pool_connections{state="waiting"}')).toBe(0);
+  });
+
+  it('the circuit’s deadline abandons a call, counts it as a timeout and cancels the statement on the server', async () => {
+    const { db, appName, clock, sample } = harness({ breaker: { callTimeoutMs: 4_000 } });
+    const admin = await adminClient();
+    const pending = rejectionOf(db.query('SELECT pg_sleep(30)'));
+    const running = () =>
+      admin
+        .query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'", [
+          appName,
+        ])
+        .then((r) => r.rows[0]!.n as number);
+    await waitFor(async () => (await running()) === 1, 'the statement to run');
+    clock.advance(4_000);
+    expect(await pending).toBeInstanceOf(TimeoutError);
+    await waitFor(async () => (await running()) === 0, 'the server to cancel the statement');
+    expect(
+      await sample('greenlang_circuit_breaker_calls_total{circuit_name="database.postgres",status="timeout"}'),
+    ).toBe(1);
+  });
+
+  it('an abort while waiting for a pooled connection gives nothing back late to anyone', async () => {
+    const { db, sample } = harness({ pool: { max: 1 } });
+    const controller = new AbortController();
+    let waiting: Promise<unknown> | undefined;
+    await db.withClient(async () => {
+      waiting = rejectionOf(db.query('SELECT 1', [], { signal: controller.signal }));
+      await waitFor(async () => (await sample('greenlang_db_pool_connections{state="waiting"}')) === 1, 'a waiter');
+      controller.abort(new Error('not waiting any longer'));
+      expect(await waiting).toMatchObject({ message: 'not waiting any longer' });
+    });
+    expect((await db.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+    expect(await sample('greenlang_db_pool_connections{state="total"}')).toBe(1);
+  });
+
+  it('calls after close reject with DbClosedError', async () => {
+    const { db } = harness();
+    await db.close();
+    expect(await rejectionOf(db.query('SELECT 1'))).toBeInstanceOf(DbClosedError);
+    await db.close();
+  });
+});

@@ -1,0 +1,176 @@
+import { connect as tcpConnect } from 'node:net';
+import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
+import { classifyPgError } from './classify.js';
+
+/** A statement as pg takes it, with pg's per-query client-side timeout. */
+export interface Statement extends QueryConfig<unknown[]> {
+  query_timeout?: number;
+}
+
+/** How long a release waits for the ReadyForQuery of a statement that failed (it follows at once). */
+const READY_WAIT_MS = 1_000;
+
+/** Told when a held connection fails under its holder (the process would crash without a listener). */
+export type HeldErrorHandler = (error: Error) => void;
+
+/**
+ * Takes a connection from the pool. If `signal` aborts first, rejects at once with its reason, and
+ * the connection, should it come later, goes straight back to the pool.
+ */
+export function acquire(pool: Pool, signal: AbortSignal, onHeldError: HeldErrorHandler): Promise<Lease> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const connecting = pool.connect();
+  return new Promise<Lease>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      connecting.then(
+        (client) => client.release(),
+        () => {},
+      );
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    connecting.then(
+      (client) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!signal.aborted) resolve(new Lease(client, onHeldError));
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * One connection checked out of the pool. While held it has an 'error' listener (pg crashes the
+ * process otherwise), and on release it goes back to the pool only if it is known healthy:
+ * destroyed after an availability error, an abandoned statement, or an open transaction.
+ */
+export class Lease {
+  readonly #client: PoolClient;
+  readonly #onHeldError: HeldErrorHandler;
+  readonly #onError = (error: Error) => {
+    this.#broken ??= error;
+    // pg emits twice for one death (the server's FATAL message, then the socket's end): report it once.
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#onHeldError(error);
+  };
+  #broken: unknown;
+  #failed = false;
+  #released = false;
+
+  constructor(client: PoolClient, onHeldError: HeldErrorHandler) {
+    this.#client = client;
+    this.#onHeldError = onHeldError;
+    client.on('error', this.#onError);
+  }
+
+  /** Why the connection cannot be reused, if it cannot. */
+  get broken(): unknown {
+    return this.#broken;
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Marks the connection as not reusable: it is destroyed on release. */
+  spoil(reason: unknown): void {
+    this.#broken ??= reason;
+  }
+
+  /**
+   * Runs one statement. If `signal` aborts first, rejects at once with its reason, asks the server
+   * to cancel the statement, and spoils the connection (its reply would arrive out of turn).
+   */
+  run<R extends QueryResultRow>(statement: Statement, signal?: AbortSignal): Promise<QueryResult<R>> {
+    const pending = this.#client.query<R>(statement as QueryConfig<unknown[]>).catch((error: unknown) => {
+      if (classifyPgError(error) === 'failure') this.#broken ??= error;
+      throw error;
+    });
+    if (!signal) return pending;
+    return new Promise<QueryResult<R>>((resolve, reject) => {
+      const onAbort = () => {
+        pending.catch(() => {});
+        this.#broken ??= signal.reason ?? new Error('aborted');
+        cancelStatement(this.#client);
+        reject(signal.reason);
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      pending.then(
+        (result) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(result);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Back to the pool, or destroyed when it is broken or was left inside a transaction. Idempotent. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    const client = this.#client as PoolClient & { readyForQuery?: boolean };
+    if (this.#broken !== undefined || client.readyForQuery === true) {
+      this.#handBack();
+      return;
+    }
+    // pg settles a failed statement on the server's ErrorResponse, before the ReadyForQuery that
+    // says whether a transaction is still open; when that arrives in a later packet, wait for it
+    // (pg emits 'drain' then), a bounded moment, rather than guess or destroy the connection.
+    const onReady = () => {
+      clearTimeout(timer);
+      this.#handBack();
+    };
+    const timer = setTimeout(() => {
+      client.off('drain', onReady);
+      this.#broken ??= new Error('no ReadyForQuery after the statement');
+      this.#handBack();
+    }, READY_WAIT_MS);
+    client.once('drain', onReady);
+  }
+
+  #handBack(): void {
+    const client = this.#client;
+    client.off('error', this.#onError);
+    const status = client.getTransactionStatus();
+    const reason =
+      this.#broken ?? (status === 'I' ? undefined : new Error(`connection released in transaction state ${status}`));
+    client.release(reason === undefined ? undefined : toError(reason));
+  }
+}
+
+/**
+ * Sends PostgreSQL's CancelRequest for the connection's running statement, on a connection of its
+ * own (the protocol's way; pg has no public API for it). Best effort: the statement is bounded by
+ * statement_timeout anyway, and the connection is destroyed whatever happens here.
+ */
+function cancelStatement(client: PoolClient): void {
+  const { processID, secretKey, host, port } = client as unknown as {
+    processID: number | null;
+    secretKey: number | null;
+    host: string;
+    port: number;
+  };
+  if (typeof processID !== 'number' || typeof secretKey !== 'number') return;
+  const request = Buffer.alloc(16);
+  request.writeInt32BE(16, 0);
+  request.writeInt32BE(80877102, 4); // the CancelRequest code
+  request.writeInt32BE(processID, 8);
+  request.writeInt32BE(secretKey, 12);
+  const socket = host.startsWith('/') ? tcpConnect(`${host}/.s.PGSQL.${port}`) : tcpConnect(port, host);
+  socket.setTimeout(2_000, () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+  socket.on('connect', () => socket.end(request));
+}
+
+function toError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}

@@ -1,0 +1,127 @@
+import { CircuitOpenError, DEFAULT_DURATION_BUCKETS, ensureMetric, TimeoutError } from '@gl-vcci/breaker-core';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { classifyPgError } from './classify.js';
+import { DbFailoverError } from './errors.js';
+
+/** What a query came to, as the `outcome` label says it. */
+export type QueryOutcome =
+  | 'success' // answered by the primary
+  | 'failover' // answered by the replica
+  | 'error' // the caller's fault (bad SQL, constraint, auth...): passed through, not counted by the circuit
+  | 'failure' // the database was unavailable
+  | 'timeout' // statement timeout, query read timeout or the circuit's deadline
+  | 'rejected' // the circuit was open and no replica served it
+  | 'aborted'; // the caller's signal fired
+
+export type ConnectionState = 'idle' | 'held';
+
+/** The pool's live counts, read at scrape time. */
+export interface PoolCounts {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+}
+
+const POOL_GAUGE = 'greenlang_db_pool_connections';
+const DURATION = 'greenlang_db_query_duration_seconds';
+const CONNECTION_ERRORS = 'greenlang_db_connection_errors_total';
+
+// The pools a shared gauge reads, kept on the gauge itself: two clients on one prom-client
+// registry share the series (ensureMetric), so its collect hook must see both pools.
+const POOLS = Symbol.for('@gl-vcci/db-client.pools');
+type PoolGauge = Gauge<'state'> & { [POOLS]: Set<PoolCounts> };
+
+/**
+ * The client's own metrics, beside breaker-core's circuit metrics in the registry's prom-client
+ * registry. Labels come from states, outcomes and caller-given query names, never from SQL.
+ */
+export class DbMetrics {
+  readonly #gauge: PoolGauge | undefined;
+  readonly #duration: Histogram<'name' | 'outcome'> | undefined;
+  readonly #errors: Counter<'state'> | undefined;
+  readonly #pool: PoolCounts;
+
+  /** `registry` undefined: metrics are off in the BreakerRegistry, every method is a no-op. */
+  constructor(registry: Registry | undefined, pool: PoolCounts) {
+    this.#pool = pool;
+    if (!registry) return;
+    this.#gauge = ensureMetric(registry, POOL_GAUGE, (registers) => {
+      const pools = new Set<PoolCounts>();
+      const gauge = new Gauge({
+        name: POOL_GAUGE,
+        help: 'Connections of the PostgreSQL pool: total open, idle, and callers waiting for one',
+        labelNames: ['state'],
+        registers,
+        collect() {
+          let total = 0;
+          let idle = 0;
+          let waiting = 0;
+          for (const p of pools) {
+            total += p.totalCount;
+            idle += p.idleCount;
+            waiting += p.waitingCount;
+          }
+          this.set({ state: 'total' }, total);
+          this.set({ state: 'idle' }, idle);
+          this.set({ state: 'waiting' }, waiting);
+        },
+      });
+      return Object.assign(gauge, { [POOLS]: pools });
+    });
+    this.#gauge[POOLS].add(pool);
+    this.#duration = ensureMetric(
+      registry,
+      DURATION,
+      (registers) =>
+        new Histogram({
+          name: DURATION,
+          help: 'Duration of database queries by caller-given name and outcome, in seconds',
+          labelNames: ['name', 'outcome'],
+          buckets: DEFAULT_DURATION_BUCKETS,
+          registers,
+        }),
+    );
+    this.#errors = ensureMetric(registry, CONNECTION_ERRORS, (registers) => {
+      const counter = new Counter({
+        name: CONNECTION_ERRORS,
+        help: 'Connections that failed under the pool: idle in the pool, or held by a caller (transaction, withClient)',
+        labelNames: ['state'],
+        registers,
+      });
+      counter.inc({ state: 'idle' }, 0);
+      counter.inc({ state: 'held' }, 0);
+      return counter;
+    });
+  }
+
+  observeQuery(name: string, outcome: QueryOutcome, seconds: number): void {
+    this.#duration?.observe({ name, outcome }, seconds);
+  }
+
+  connectionError(state: ConnectionState): void {
+    this.#errors?.inc({ state });
+  }
+
+  /** Stops reporting this client's pool (its other series stay, like every prom-client counter). */
+  close(): void {
+    this.#gauge?.[POOLS].delete(this.#pool);
+  }
+}
+
+/** The `outcome` label of a query that threw `error`. */
+export function outcomeOf(error: unknown, signal: AbortSignal | undefined): QueryOutcome {
+  if (signal?.aborted) return 'aborted';
+  if (error instanceof CircuitOpenError) return 'rejected';
+  if (error instanceof DbFailoverError) return 'failure';
+  if (error instanceof TimeoutError) return 'timeout';
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (
+    code === '57014' ||
+    message === 'Query read timeout' ||
+    message === 'timeout exceeded when trying to connect' ||
+    message === 'Connection terminated due to connection timeout'
+  ) {
+    return 'timeout';
+  }
+  return classifyPgError(error) === 'failure' ? 'failure' : 'error';
+}

@@ -1,0 +1,169 @@
+import { BreakerRegistry, loadConfig } from '@gl-vcci/breaker-core';
+import { silentLogger } from '@gl-vcci/breaker-core/testing';
+import { describe, expect, it } from 'vitest';
+import { harness, rejectionOf, shared, waitFor } from '../test/support.js';
+import { createDbClient } from './client.js';
+import { DbOptionsError, DbQueryError } from './errors.js';
+import type { DbClientOptions } from './types.js';
+
+const registry = () => new BreakerRegistry({ metrics: false, logger: silentLogger() });
+const url = 'postgres://postgres@127.0.0.1:5432/test';
+
+function optionsError(options: Partial<DbClientOptions>): DbOptionsError {
+  try {
+    createDbClient({ registry: registry(), ...options } as DbClientOptions);
+  } catch (error) {
+    expect(error).toBeInstanceOf(DbOptionsError);
+    return error as DbOptionsError;
+  }
+  throw new Error('expected createDbClient to throw');
+}
+
+const yaml = (postgres: string) =>
+  loadConfig(`database:\n  postgres:\n${postgres.replace(/^/gm, '    ')}\n`, { environment: 'development' });
+
+describe('createDbClient options', () => {
+  it('refuses options with neither connectionString nor pool', () => {
+    const error = optionsError({});
+    expect(error.code).toBe('DB_INVALID_OPTIONS');
+    expect(error.message).toBe('createDbClient: connectionString: expected connectionString or pool, got neither');
+  });
+
+  it('refuses connectionTimeoutMillis 0, which would wait forever', () => {
+    expect(optionsError({ connectionString: url, pool: { connectionTimeoutMillis: 0 } }).issues).toEqual([
+      {
+        path: 'pool.connectionTimeoutMillis',
+        message: 'expected a positive number of ms (0 would wait forever), got 0',
+      },
+    ]);
+  });
+
+  it('refuses a pool without statement_timeout', () => {
+    expect(optionsError({ connectionString: url, pool: { statement_timeout: false } }).issues).toEqual([
+      {
+        path: 'pool.statement_timeout',
+        message: 'expected a positive number of ms (none would let a statement run forever), got false',
+      },
+    ]);
+  });
+
+  it('refuses a query_timeout that would fire before the server cancels the statement', () => {
+    expect(
+      optionsError({ connectionString: url, pool: { statement_timeout: 1000, query_timeout: 1000 } }).issues,
+    ).toEqual([
+      {
+        path: 'pool.query_timeout',
+        message: 'expected more than statement_timeout (1000 ms) so the server cancels first, got 1000',
+      },
+    ]);
+  });
+
+  it('refuses pool timeouts that the circuit’s deadline from circuit_breaker_config.yaml would cut short', () => {
+    const error = optionsError({
+      connectionString: url,
+      registry: new BreakerRegistry({ config: yaml('call_timeout: 1'), metrics: false, logger: silentLogger() }),
+    });
+    expect(error.issues).toEqual([
+      {
+        path: 'pool.query_timeout',
+        message: "expected less than the circuit's deadline (1000 ms, from database.postgres.call_timeout), got 3500",
+      },
+      {
+        path: 'pool.connectionTimeoutMillis',
+        message: "expected less than the circuit's deadline (1000 ms, from database.postgres.call_timeout), got 2000",
+      },
+    ]);
+  });
+
+  it('refuses unknown options and breaker settings that would replace the classifier', () => {
+    const error = optionsError({
+      connectionString: url,
+      connectionstring: url,
+      breaker: { classify: () => 'failure' },
+    } as Partial<DbClientOptions>);
+    expect(error.issues).toEqual([
+      {
+        path: 'breaker',
+        message: 'expected breaker settings without name or classify (the client owns both), got an object',
+      },
+      { path: '', message: 'unknown option connectionstring' },
+    ]);
+  });
+
+  it('names the replica’s fields apart from the primary’s', () => {
+    expect(optionsError({ connectionString: url, replica: { connectionString: '' } }).issues).toEqual([
+      { path: 'replica.connectionString', message: 'expected a postgres:// URL, got ""' },
+    ]);
+  });
+
+  it('gives the circuit a deadline beyond the pool’s own timeouts when the config sets none', () => {
+    const { breaker } = harness({ breaker: {} });
+    // connectionTimeoutMillis 2000 + query_timeout 3500 + 500
+    expect(breaker.config.callTimeoutMs).toBe(6_000);
+  });
+
+  it('counts a call as slow from the statement timeout on, unless the config says otherwise', () => {
+    expect(harness({ pool: { statement_timeout: 1_500 } }).breaker.config.slowCallDurationMs).toBe(1_500);
+    expect(harness({ config: yaml('slow_call_duration: 0.5') }).breaker.config.slowCallDurationMs).toBe(500);
+  });
+
+  it.skipIf(!shared.available)('sizes the pool from connection_pool_size in circuit_breaker_config.yaml', async () => {
+    const { db, sample } = harness({ config: yaml('connection_pool_size: 2') });
+    const queries = [1, 2, 3].map(() => db.query('SELECT pg_sleep(0.2)'));
+    await waitFor(async () => (await sample('greenlang_db_pool_connections{state="waiting"}')) === 1, 'a waiter');
+    expect(await sample('greenlang_db_pool_connections{state="total"}')).toBe(2);
+    await Promise.all(queries);
+  });
+});
+
+describe('query arguments', () => {
+  it('empty SQL is refused with DbQueryError naming text, before the circuit sees it', async () => {
+    const { db, sample } = harness();
+    const error = await rejectionOf(db.query('  '));
+    expect(error).toBeInstanceOf(DbQueryError);
+    expect(error).toMatchObject({
+      code: 'DB_INVALID_QUERY',
+      message: 'text: expected a non-empty SQL string, got "  "',
+    });
+    expect(
+      await sample('greenlang_circuit_breaker_calls_total{circuit_name="database.postgres",status="ignored"}'),
+    ).toBe(0);
+  });
+
+  it('params that are not an array and unknown options are refused, each named', async () => {
+    const { db } = harness();
+    const error = await rejectionOf(db.query('SELECT $1', 'x' as never, { name: 'q', retries: 3 } as never));
+    expect(error).toMatchObject({
+      issues: [
+        { path: 'params', message: 'expected an array of parameters, got "x"' },
+        { path: 'options', message: 'unknown option retries' },
+      ],
+    });
+  });
+
+  it('a metric name that is not a plain label (SQL, say) is refused', async () => {
+    const { db } = harness();
+    expect(await rejectionOf(db.query('SELECT 1', [], { name: 'SELECT 1' }))).toMatchObject({
+      issues: [
+        {
+          path: 'options.name',
+          message: 'expected a label of letters, digits, _ . : - (at most 100), never SQL, got "SELECT 1"',
+        },
+      ],
+    });
+  });
+
+  it('timeoutMs can shorten the statement timeout, not lengthen it', async () => {
+    const { db } = harness();
+    expect(await rejectionOf(db.query('SELECT 1', [], { timeoutMs: 10_000 }))).toMatchObject({
+      message: "options.timeoutMs: expected at most the pool's statement_timeout (3000 ms), got 10000",
+    });
+  });
+
+  it('transaction needs a function', async () => {
+    const { db } = harness();
+    expect(await rejectionOf(db.transaction('BEGIN' as never))).toMatchObject({
+      message: 'fn: expected a function, got string',
+    });
+  });
+});

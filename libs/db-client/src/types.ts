@@ -1,0 +1,95 @@
+import type { BreakerConfig, BreakerRegistry, Clock, ValueSource } from '@gl-vcci/breaker-core';
+import type { PoolConfig, QueryResult, QueryResultRow } from 'pg';
+
+/** The logger type of breaker-core (pino), so this package needs no logging dependency of its own. */
+export type DbLogger = BreakerRegistry['logger'];
+
+/**
+ * pg Pool settings. The client fills in the ones that keep it from hanging when the caller
+ * leaves them out: `connectionTimeoutMillis` (2 000), `statement_timeout` (3 000),
+ * `query_timeout` (`statement_timeout` + 500) and `max` (`connection_pool_size`, else 10).
+ */
+export type DbPoolConfig = Omit<PoolConfig, 'Client' | 'Promise' | 'log'>;
+
+/** Where a connection goes: a URL, pool settings, or both (the URL then wins for what it sets). */
+export interface DbConnectionOptions {
+  connectionString?: string;
+  pool?: DbPoolConfig;
+}
+
+export interface DbClientOptions extends DbConnectionOptions {
+  /** breaker-core's registry: the circuit `database.postgres`, its config, metrics and logger. */
+  registry: BreakerRegistry;
+  /** Parent of the client's child logger (default `registry.logger`). */
+  logger?: DbLogger;
+  /** A read replica that serves queries marked `readOnly` while the primary is failing or its circuit is open. */
+  replica?: DbConnectionOptions;
+  /**
+   * Half-open trials run this synthetic statement instead of the caller's query: `true` for
+   * `SELECT 1`, or the SQL to run. Default `false`: the first callers' queries are the trials.
+   */
+  probe?: boolean | string;
+  /**
+   * Breaker settings that beat circuit_breaker_config.yaml's (tests, or a process with special
+   * needs). The classifier is the client's own and cannot be replaced.
+   */
+  breaker?: Omit<Partial<BreakerConfig>, 'name' | 'classify'>;
+  /** Clock of the query-duration metric (default breaker-core's system clock); tests pass a ManualClock. */
+  clock?: Clock;
+}
+
+/** Where a result came from: the primary (`live`) or the read replica (`failover`). */
+export type DbSource = Extract<ValueSource, 'live' | 'failover'>;
+
+/**
+ * pg's QueryResult (rows, rowCount, fields, command, oid) and where it came from, in the same
+ * `source` words as every GL-VCCI client result.
+ */
+export interface DbResult<R extends QueryResultRow = QueryResultRow> extends QueryResult<R> {
+  source: DbSource;
+}
+
+export interface QueryOptions {
+  /** Gives up on the call: it rejects with the signal's reason at once, the server is told to cancel the statement. */
+  signal?: AbortSignal;
+  /** A shorter server-side statement timeout for this query only (ms, at most the pool's `statement_timeout`). */
+  timeoutMs?: number;
+  /** Label of the query in `greenlang_db_query_duration_seconds` (never the SQL; default "unnamed"). */
+  name?: string;
+  /** The query only reads: it may be served by the replica while the primary is unavailable. */
+  readOnly?: boolean;
+}
+
+/** Options of a query inside `transaction` or `withClient`: no failover, no per-query timeout. */
+export interface SessionQueryOptions {
+  signal?: AbortSignal;
+  name?: string;
+}
+
+/** One pooled connection, held for the length of a `transaction` or `withClient` callback. */
+export interface DbSession {
+  query<R extends QueryResultRow = QueryResultRow>(
+    text: string,
+    params?: readonly unknown[],
+    options?: SessionQueryOptions,
+  ): Promise<DbResult<R>>;
+}
+
+export interface TransactionOptions {
+  /** Aborts taking the connection, BEGIN and COMMIT (each query takes its own signal). */
+  signal?: AbortSignal;
+}
+
+export interface DbClient {
+  query<R extends QueryResultRow = QueryResultRow>(
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<DbResult<R>>;
+  /** BEGIN, `fn`, COMMIT; ROLLBACK and the error rethrown unchanged when `fn` throws. */
+  transaction<T>(fn: (tx: DbSession) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** One connection for several statements (session settings, advisory locks...); released after `fn`. */
+  withClient<T>(fn: (session: DbSession) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** Ends both pools once their held connections are released; later calls reject with DbClosedError. */
+  close(): Promise<void>;
+}
