@@ -1,0 +1,54 @@
+import { type Clock, systemClock } from '@gl-vcci/breaker-core';
+import { LRUCache } from 'lru-cache';
+
+export interface LocalCacheOptions {
+  maxEntries: number;
+  maxTtlMs: number;
+  clock?: Clock;
+}
+
+/**
+ * The bounded in-process tier: at most `maxEntries` entries (least recently used evicted first),
+ * each living min(its TTL, `maxTtlMs`). It holds the JSON text, not the value, so a caller that
+ * mutates what it got back cannot change what the next caller gets, and both tiers give back
+ * the same JSON round trip.
+ */
+export class LocalCache {
+  readonly maxEntries: number;
+  readonly maxTtlMs: number;
+  readonly #lru: LRUCache<string, string>;
+
+  constructor(options: LocalCacheOptions) {
+    const clock = options.clock ?? systemClock;
+    this.maxEntries = options.maxEntries;
+    this.maxTtlMs = options.maxTtlMs;
+    this.#lru = new LRUCache<string, string>({
+      max: options.maxEntries,
+      ttl: options.maxTtlMs,
+      // Reads check expiry against the clock itself: no timers (purge or clock caching) to clean up.
+      ttlResolution: 0,
+      // lru-cache takes a start time of 0 for "no TTL": keep a clock that reads 0 (a fresh ManualClock) clear of it.
+      perf: { now: () => clock.now() + 1 },
+    });
+  }
+
+  get(key: string): string | undefined {
+    return this.#lru.get(key);
+  }
+
+  set(key: string, json: string, ttlMs: number): void {
+    this.#lru.set(key, json, { ttl: Math.min(ttlMs, this.maxTtlMs) });
+  }
+
+  delete(key: string): void {
+    this.#lru.delete(key);
+  }
+
+  clear(): void {
+    this.#lru.clear();
+  }
+
+  get size(): number {
+    return this.#lru.size;
+  }
+}

@@ -1,0 +1,51 @@
+import type { Classification } from '@gl-vcci/breaker-core';
+import { DisconnectsClientError, ErrorReply } from 'redis';
+
+/**
+ * Error replies that mean "this Redis cannot serve now", whoever asks: they count against the
+ * circuit like a dropped connection. Every other reply (WRONGTYPE, ERR …, NOPERM, NOSCRIPT,
+ * EXECABORT) is about the command the caller sent and is returned to it instead.
+ */
+const UNAVAILABLE_REPLIES: ReadonlySet<string> = new Set([
+  'LOADING', // loading the dataset into memory after a restart
+  'READONLY', // a replica, e.g. after a failover left us on the old master
+  'MASTERDOWN', // replica lost its master and replica-serve-stale-data is off
+  'CLUSTERDOWN', // the cluster cannot serve this slot
+  'TRYAGAIN', // multi-key command during resharding: transient, retry later
+  'BUSY', // a script or function is running: the server answers nothing else
+  'OOM', // maxmemory reached: writes refused until memory is freed
+  'MISCONF', // RDB snapshots failing: writes refused
+  'NOREPLICAS', // min-replicas-to-write not met: writes refused
+  'NOAUTH', // the server asks for credentials it did not ask for at connect (requirepass changed)
+  'WRONGPASS', // the credentials stopped working
+]);
+
+/** The first word of an error reply: `WRONGTYPE Operation against a key…` → `WRONGTYPE`. */
+export function replyPrefix(error: ErrorReply): string {
+  const message = error.message;
+  const space = message.indexOf(' ');
+  return space === -1 ? message : message.slice(0, space);
+}
+
+/**
+ * The cache client's failure table, given to the `cache.redis` breaker:
+ *
+ * - `failure`: the connection or the server is unavailable: connection refused or reset,
+ *   ConnectionTimeoutError, SocketTimeoutError, SocketClosedUnexpectedlyError, ClientOfflineError,
+ *   ClientClosedError, node-redis' own TimeoutError, a full command queue, and the replies in
+ *   UNAVAILABLE_REPLIES. Anything unknown is a failure too. (The breaker's own deadline,
+ *   TimeoutError from breaker-core, is always a failure and never reaches this function.)
+ * - `ignore`: the caller's command was wrong (any other error reply: WRONGTYPE, ERR …), or the
+ *   client itself was closed under the call (DisconnectsClientError from `close()`).
+ * - `success`: nothing.
+ */
+export function classifyRedisError(error: unknown): Classification {
+  if (error instanceof ErrorReply) return UNAVAILABLE_REPLIES.has(replyPrefix(error)) ? 'failure' : 'ignore';
+  if (error instanceof DisconnectsClientError) return 'ignore';
+  return 'failure';
+}
+
+/** An error reply caused by the caller's command (WRONGTYPE, ERR …): returned to it, never hidden by a fallback. */
+export function isCallerError(error: unknown): error is ErrorReply {
+  return error instanceof ErrorReply && !UNAVAILABLE_REPLIES.has(replyPrefix(error));
+}

@@ -1,0 +1,228 @@
+import { sharedServer } from '@gl-vcci/upstreams/servers';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { breakerCalls, rawRedis, type TestRegistry, testRegistry, uniquePrefix } from '../test/support.js';
+import { createCacheClient } from './client.js';
+import {
+  CacheArgumentError,
+  CacheClosedError,
+  CacheCommandError,
+  CacheDecodeError,
+  CacheSerializationError,
+} from './errors.js';
+import type { CacheClient } from './types.js';
+
+/** The README's FactorCache adapter, as an application would write it. */
+interface FactorCache<T> {
+  get(key: string): Promise<T | undefined>;
+  set(key: string, value: T, ttlMs: number): Promise<void>;
+}
+function factorCacheFrom<T>(cache: CacheClient): FactorCache<T> {
+  return {
+    async get(key) {
+      try {
+        return (await cache.get<T>(key))?.value;
+      } catch (error) {
+        if (error instanceof CacheCommandError || error instanceof CacheDecodeError) return undefined;
+        throw error;
+      }
+    },
+    set: (key, value, ttlMs) => cache.set(key, value, ttlMs),
+  };
+}
+
+const shared = await sharedServer('Redis', 'REDIS_URL', 'redis://127.0.0.1:6379');
+
+describe.skipIf(!shared.available)('createCacheClient against the shared Redis', () => {
+  let raw: Awaited<ReturnType<typeof rawRedis>>;
+  let t: TestRegistry;
+  let cache: CacheClient;
+  let prefix: string;
+
+  beforeAll(async () => {
+    raw = await rawRedis(shared.url);
+  });
+  afterAll(async () => {
+    raw.destroy();
+  });
+
+  const open = () => {
+    t = testRegistry();
+    prefix = uniquePrefix();
+    cache = createCacheClient({ url: shared.url, registry: t.registry, keyPrefix: prefix, clock: t.clock });
+    return cache;
+  };
+  afterEach(async () => {
+    await cache?.close();
+    // Only this test's keys: never a pattern that could match the shared server's other data.
+    if (!prefix?.startsWith('test:cache-client:')) return;
+    const keys = await raw.keys(`${prefix}*`);
+    if (keys.length > 0) await raw.del(keys);
+  });
+
+  it('set then get gives back the JSON round trip, from Redis', async () => {
+    open();
+    const value = { factor: 0.233, unit: 'kgCO2e/kWh', tags: ['grid', 'DE'], since: new Date(0) };
+    await cache.set('factor:DE', value, 60_000);
+    expect(await cache.get('factor:DE')).toEqual({
+      value: { factor: 0.233, unit: 'kgCO2e/kWh', tags: ['grid', 'DE'], since: '1970-01-01T00:00:00.000Z' },
+      source: 'redis',
+    });
+  });
+
+  it('stores the JSON text under keyPrefix + key, with the TTL, in Redis', async () => {
+    open();
+    await cache.set('a', { x: 1 }, 60_000);
+    expect(await raw.get(`${prefix}a`)).toBe('{"x":1}');
+    expect(await raw.get('a')).toBeNull();
+    const pttl = await raw.pTTL(`${prefix}a`);
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('a miss resolves to undefined', async () => {
+    open();
+    expect(await cache.get('nothing-here')).toBeUndefined();
+  });
+
+  it('mget gives hits and misses in the order of the keys', async () => {
+    open();
+    await cache.set('a', 1, 60_000);
+    await cache.set('c', 'three', 60_000);
+    expect(await cache.mget(['a', 'b', 'c'])).toEqual([
+      { value: 1, source: 'redis' },
+      undefined,
+      { value: 'three', source: 'redis' },
+    ]);
+    expect(await cache.mget([])).toEqual([]);
+  });
+
+  it('del removes the key from Redis and from the local tier', async () => {
+    open();
+    await cache.set('a', 1, 60_000);
+    await cache.del('a');
+    expect(await raw.exists(`${prefix}a`)).toBe(0);
+    t.registry.get('cache.redis')!.forceOpen();
+    expect(await cache.get('a')).toBeUndefined();
+  });
+
+  it('the first calls after creation wait for the connection instead of failing offline', async () => {
+    open();
+    await cache.set('early', 'bird', 60_000);
+    expect(await raw.get(`${prefix}early`)).toBe('"bird"');
+    expect(await breakerCalls(t.prom)).toMatchObject({ success: 1, failure: 0 });
+  });
+
+  it('getOrSet runs the loader on a miss, stores its value, then serves it from Redis', async () => {
+    open();
+    let calls = 0;
+    const loader = async () => {
+      calls++;
+      return { total: 42 };
+    };
+    expect(await cache.getOrSet('report', 60_000, loader)).toEqual({ value: { total: 42 }, source: 'loader' });
+    expect(await raw.get(`${prefix}report`)).toBe('{"total":42}');
+    expect(await cache.getOrSet('report', 60_000, loader)).toEqual({ value: { total: 42 }, source: 'redis' });
+    expect(calls).toBe(1);
+  });
+
+  it('getOrSet runs the loader once for 1 000 concurrent misses of one key', async () => {
+    open();
+    let calls = 0;
+    const loader = async () => {
+      calls++;
+      return 'computed';
+    };
+    const results = await Promise.all(Array.from({ length: 1_000 }, () => cache.getOrSet('hot', 60_000, loader)));
+    expect(calls).toBe(1);
+    expect(results.every((r) => r.value === 'computed' && r.source === 'loader')).toBe(true);
+    expect(await raw.get(`${prefix}hot`)).toBe('"computed"');
+  });
+
+  it('a loader error reaches every waiting caller and is not cached', async () => {
+    open();
+    const failing = async () => {
+      throw new Error('ecoinvent is down');
+    };
+    const [a, b] = await Promise.allSettled([
+      cache.getOrSet('k', 60_000, failing),
+      cache.getOrSet('k', 60_000, failing),
+    ]);
+    expect(a).toMatchObject({ status: 'rejected', reason: { message: 'ecoinvent is down' } });
+    expect(b).toMatchObject({ status: 'rejected', reason: { message: 'ecoinvent is down' } });
+    expect(await cache.getOrSet('k', 60_000, () => 'fine')).toEqual({ value: 'fine', source: 'loader' });
+  });
+
+  it('undefined from the loader is returned and not cached: it is how a miss is spelled', async () => {
+    open();
+    expect(await cache.getOrSet('absent', 60_000, () => undefined)).toEqual({ value: undefined, source: 'loader' });
+    expect(await raw.exists(`${prefix}absent`)).toBe(0);
+  });
+
+  it('refuses a value with no JSON form with an error naming the key, and stores nothing', async () => {
+    open();
+    await expect(cache.set('big', 10n, 60_000)).rejects.toThrow(CacheSerializationError);
+    await expect(cache.set('big', 10n, 60_000)).rejects.toThrow('Cache value for key "big" cannot be stored as JSON');
+    await expect(cache.getOrSet('big', 60_000, () => 10n)).rejects.toMatchObject({ key: 'big' });
+    expect(await raw.exists(`${prefix}big`)).toBe(0);
+  });
+
+  it('get of a key holding a list rejects with CacheCommandError (WRONGTYPE) and never trips the circuit', async () => {
+    open();
+    await raw.lPush(`${prefix}list`, 'x');
+    for (let i = 0; i < 5; i++) {
+      const error = await cache.get('list').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CacheCommandError);
+      expect(error).toMatchObject({ code: 'CACHE_COMMAND_REJECTED', key: 'list', command: 'GET' });
+      expect((error as Error).message).toMatch(/WRONGTYPE/);
+    }
+    expect(t.registry.get('cache.redis')!.state).toBe('closed');
+    expect(await breakerCalls(t.prom)).toMatchObject({ ignored: 5, failure: 0 });
+  });
+
+  it('getOrSet over a WRONGTYPE key runs the loader and overwrites the key', async () => {
+    open();
+    await raw.lPush(`${prefix}list`, 'x');
+    expect(await cache.getOrSet('list', 60_000, () => 'value')).toEqual({ value: 'value', source: 'loader' });
+    expect(await raw.get(`${prefix}list`)).toBe('"value"');
+  });
+
+  it('get of a value that is not JSON rejects with CacheDecodeError; getOrSet overwrites it', async () => {
+    open();
+    await raw.set(`${prefix}foreign`, 'plain text');
+    await expect(cache.get('foreign')).rejects.toThrow(CacheDecodeError);
+    expect(await cache.getOrSet('foreign', 60_000, () => ['json'])).toEqual({ value: ['json'], source: 'loader' });
+    expect(await cache.get('foreign')).toEqual({ value: ['json'], source: 'redis' });
+  });
+
+  it('rejects a bad key, TTL or loader, naming the method and the argument', async () => {
+    open();
+    await expect(cache.get('')).rejects.toThrow(
+      new CacheArgumentError('get: key: expected a non-empty string, got ""'),
+    );
+    await expect(cache.set('k', 1, 0)).rejects.toThrow('set: ttlMs: expected a positive integer (milliseconds), got 0');
+    await expect(cache.mget(['a', ''])).rejects.toThrow('mget: keys[1]: expected a non-empty string, got ""');
+    await expect(cache.getOrSet('k', 1.5, () => 1)).rejects.toThrow('getOrSet: ttlMs: expected a positive integer');
+    await expect(cache.getOrSet('k', 1000, 'not a function' as never)).rejects.toThrow(
+      'getOrSet: loader: expected a function, got "not a function"',
+    );
+  });
+
+  it("serves a FactorCache through the README's adapter: values, misses, and a WRONGTYPE key as a miss", async () => {
+    open();
+    const factors = factorCacheFrom<{ kgCO2e: number }>(cache);
+    await factors.set('DE', { kgCO2e: 0.38 }, 60_000);
+    expect(await factors.get('DE')).toEqual({ kgCO2e: 0.38 });
+    expect(await factors.get('FR')).toBeUndefined();
+    await raw.lPush(`${prefix}list`, 'x');
+    expect(await factors.get('list')).toBeUndefined();
+  });
+
+  it('calls after close() reject with CacheClosedError, and close() twice is harmless', async () => {
+    open();
+    await cache.close();
+    await cache.close();
+    await expect(cache.get('a')).rejects.toThrow(CacheClosedError);
+    await expect(cache.getOrSet('a', 1000, () => 1)).rejects.toThrow(CacheClosedError);
+    expect(cache.status()).toMatchObject({ closed: true, connected: false });
+  });
+});

@@ -1,0 +1,154 @@
+import { createClient, DisconnectsClientError } from 'redis';
+import type { Logger } from './types.js';
+
+export type RedisClient = ReturnType<typeof createFailFastClient>;
+
+export interface RedisConnectionOptions {
+  url: string;
+  connectTimeoutMs: number;
+  socketTimeoutMs: number;
+  pingIntervalMs: number;
+  reconnectMaxDelayMs: number;
+  logger: Logger;
+  /** Told of every 'error' event (for the metric); never throws. */
+  onError: (error: unknown) => void;
+}
+
+const RECONNECT_BASE_DELAY_MS = 50;
+
+/**
+ * The node-redis client, set up to fail fast (see sdk-failure-semantics.md §6), and the loop
+ * that keeps one connected.
+ *
+ * Reconnection is ours, not node-redis': each connection is a fresh client whose
+ * `reconnectStrategy` is `false`, and when it ends ('terminated') the next one is opened after a
+ * backoff on a timer we own. node-redis' own retry loop waits on an uncancellable timer, so a
+ * client closed during an outage kept the process alive until the pause ran out (measured: 2 s
+ * after destroy()); ours is cleared by close(). It never gives up: a SocketTimeoutError (the
+ * hung-server case, which node-redis' default strategy turns into a permanent close) is one more
+ * reason to reconnect.
+ */
+export class RedisConnection {
+  readonly #options: RedisConnectionOptions;
+  #client: RedisClient;
+  #timer: NodeJS.Timeout | undefined;
+  #failedAttempts = 0;
+  #closed = false;
+  #down = false;
+  /** Until the first connection attempt ends, commands wait for it instead of failing as offline. */
+  #boot: Promise<void> | undefined;
+  #endBoot: (() => void) | undefined;
+
+  constructor(options: RedisConnectionOptions) {
+    this.#options = options;
+    this.#boot = new Promise<void>((resolve) => {
+      this.#endBoot = () => {
+        this.#boot = undefined;
+        this.#endBoot = undefined;
+        resolve();
+      };
+    });
+    this.#client = this.#open();
+  }
+
+  /** A connection is ready for commands. */
+  get ready(): boolean {
+    return !this.#closed && this.#client.isReady;
+  }
+
+  /**
+   * Runs one command on the current client. While Redis is unavailable node-redis rejects it at
+   * once (ClientOfflineError, ClientClosedError): no offline queue. At boot it first waits for
+   * the first connection attempt (bounded by connectTimeoutMs and socketTimeoutMs), so a burst of
+   * calls at start-up does not trip the circuit before Redis had a chance to answer.
+   */
+  run<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
+    if (this.#boot === undefined) return command(this.#client);
+    // Closed while waiting: fail the way node-redis fails a command destroy() cut short.
+    return this.#boot.then(() => (this.#closed ? Promise.reject(new DisconnectsClientError()) : command(this.#client)));
+  }
+
+  /** Stops reconnecting and destroys the client: pending commands reject with DisconnectsClientError. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#endBoot?.();
+    this.#client.destroy();
+  }
+
+  #open(): RedisClient {
+    const client = createFailFastClient(this.#options);
+    // Unheard, an 'error' event would crash the process.
+    client.on('error', (error: unknown) => this.#onError(error));
+    client.on('ready', () => this.#onReady(client));
+    client.on('terminated', () => this.#onEnded(client));
+    // Never awaited: the outcome arrives as 'ready' or 'terminated'.
+    client.connect().catch(() => this.#onEnded(client));
+    return client;
+  }
+
+  #onReady(client: RedisClient): void {
+    if (client !== this.#client || this.#closed) return;
+    this.#failedAttempts = 0;
+    this.#endBoot?.();
+    if (this.#down) this.#options.logger.info('redis connection recovered');
+    else this.#options.logger.debug('redis connection ready');
+    this.#down = false;
+  }
+
+  #onError(error: unknown): void {
+    this.#options.onError(error);
+    if (this.#closed) return;
+    // 'error' fires on every failed attempt: say it once per outage at warn, then at debug.
+    if (this.#down) {
+      this.#options.logger.debug({ err: error }, 'redis connection error');
+    } else {
+      this.#down = true;
+      this.#options.logger.warn({ err: error }, 'redis unavailable: serving from the local tier');
+    }
+  }
+
+  /** This connection will not come back (its strategy is `false`): open the next one after a pause. */
+  #onEnded(client: RedisClient): void {
+    if (client !== this.#client || this.#closed || this.#timer !== undefined) return;
+    this.#endBoot?.();
+    const ceiling = Math.min(this.#options.reconnectMaxDelayMs, RECONNECT_BASE_DELAY_MS * 2 ** this.#failedAttempts);
+    this.#failedAttempts = Math.min(this.#failedAttempts + 1, 30);
+    // Half fixed, half random: clients that lost Redis together do not all come back together.
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#closed) return;
+      // Not destroyed on 'terminated' itself: node-redis emits it before it fails the commands in
+      // flight with the real cause, and destroy() would fail them first with
+      // DisconnectsClientError, which the breaker ignores. Now it only clears the PING timer.
+      client.destroy();
+      this.#client = this.#open();
+    }, delay);
+    // A cache never keeps the process alive by itself.
+    this.#timer.unref();
+  }
+}
+
+/** A node-redis client set up to fail fast, that never reconnects by itself (RedisConnection does). */
+function createFailFastClient(o: RedisConnectionOptions) {
+  return createClient({
+    url: o.url,
+    // Commands issued while disconnected fail at once instead of waiting for a reconnect.
+    disableOfflineQueue: true,
+    // Keeps an idle socket under socketTimeout; against a hung server the unanswered PING stops
+    // the next one, so the idle timer still fires and the socket is replaced.
+    pingInterval: o.pingIntervalMs,
+    // No per-command timeout: it only covers a command not yet written, which the breaker's signal
+    // (withAbortSignal) already drops at the deadline, and it leaves an AbortSignal.timeout timer
+    // behind every command until it expires (5 s by default in v6).
+    commandOptions: { timeout: 0 },
+    socket: {
+      connectTimeout: o.connectTimeoutMs,
+      socketTimeout: o.socketTimeoutMs,
+      reconnectStrategy: false,
+    },
+  });
+}

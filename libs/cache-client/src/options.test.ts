@@ -1,0 +1,105 @@
+import { ConfigError } from '@gl-vcci/breaker-core';
+import { freePort } from '@gl-vcci/upstreams/servers';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testRegistry } from '../test/support.js';
+import { createCacheClient } from './client.js';
+import type { CacheClient, CacheClientOptions } from './types.js';
+
+// Clients here point at a port nobody listens on: options and config are all that is looked at.
+const deadUrl = `redis://127.0.0.1:${await freePort()}`;
+
+describe('createCacheClient options', () => {
+  const opened: CacheClient[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((c) => c.close()));
+  });
+  const open = (options: CacheClientOptions) => {
+    const client = createCacheClient(options);
+    opened.push(client);
+    return client;
+  };
+  const refusal = (options: unknown): ConfigError => {
+    try {
+      open(options as CacheClientOptions);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return error as ConfigError;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('refuses bad options with one ConfigError naming every field', () => {
+    const { registry } = testRegistry();
+    const error = refusal({
+      url: 'http://localhost:6379',
+      registry,
+      local: { maxEntries: 0 },
+      connection: { connectTimeoutMs: -1 },
+      keyprefix: 'typo:',
+    });
+    expect(error.message).toBe(
+      'createCacheClient: url: expected a redis:// or rediss:// URL, got a string that is not one; ' +
+        'local.maxEntries: expected a positive integer, got 0; ' +
+        'connection.connectTimeoutMs: expected a positive integer, got -1; ' +
+        '(options): Unrecognized key: "keyprefix"',
+    );
+    expect(error.issues.map((i) => i.path)).toEqual(['url', 'local.maxEntries', 'connection.connectTimeoutMs', '']);
+  });
+
+  it('never echoes a URL, which may carry a password', () => {
+    const { registry } = testRegistry();
+    expect(refusal({ url: 'redis//:s3cret@host', registry }).message).not.toContain('s3cret');
+  });
+
+  it('refuses a registry that is not one', () => {
+    expect(refusal({ url: deadUrl, registry: {} }).message).toBe(
+      'createCacheClient: registry: expected a BreakerRegistry, got {}',
+    );
+  });
+
+  it('refuses a PING interval that is not shorter than the socket timeout', () => {
+    const { registry } = testRegistry();
+    expect(refusal({ url: deadUrl, registry, connection: { socketTimeoutMs: 1_000 } }).message).toBe(
+      'createCacheClient: connection.pingIntervalMs: expected less than connection.socketTimeoutMs (1000), or an idle connection is dropped, got 1000',
+    );
+  });
+
+  it('refuses a second client on a circuit the registry already has', () => {
+    const { registry } = testRegistry();
+    open({ url: deadUrl, registry });
+    expect(refusal({ url: deadUrl, registry }).message).toMatch(/already has a circuit "cache\.redis"/);
+    expect(() => open({ url: deadUrl, registry, circuitName: 'cache.sessions' })).not.toThrow();
+  });
+
+  it('gives every call a 500 ms deadline when the config sets no call_timeout', () => {
+    const { registry } = testRegistry('cache:\n  redis:\n    fail_max: 3\n');
+    open({ url: deadUrl, registry });
+    expect(registry.get('cache.redis')!.config).toMatchObject({ callTimeoutMs: 500, failMax: 3 });
+  });
+
+  it("takes the deadline from the config's call_timeout, and the breaker option over both", () => {
+    const fromFile = testRegistry('cache:\n  redis:\n    call_timeout: 0.25\n');
+    open({ url: deadUrl, registry: fromFile.registry });
+    expect(fromFile.registry.get('cache.redis')!.config.callTimeoutMs).toBe(250);
+    const fromOption = testRegistry('cache:\n  redis:\n    call_timeout: 0.25\n');
+    open({ url: deadUrl, registry: fromOption.registry, breaker: { callTimeoutMs: 100 } });
+    expect(fromOption.registry.get('cache.redis')!.config.callTimeoutMs).toBe(100);
+  });
+
+  it("keeps local entries at most the config's cache_ttl", async () => {
+    const { registry, clock } = testRegistry('cache:\n  redis:\n    cache_ttl: 2\n');
+    const cache = open({ url: deadUrl, registry, clock });
+    await cache.set('k', 'v', 3_600_000);
+    clock.advance(1_999);
+    expect(await cache.get('k')).toEqual({ value: 'v', source: 'local' });
+    clock.advance(2);
+    expect(await cache.get('k')).toBeUndefined();
+  });
+
+  it('refuses a cache_ttl of 0, which would keep nothing locally', () => {
+    const { registry } = testRegistry('cache:\n  redis:\n    cache_ttl: 0\n');
+    expect(refusal({ url: deadUrl, registry }).message).toBe(
+      'createCacheClient: cache.redis.cache_ttl: expected at least 0.001 seconds for the local tier, got 0',
+    );
+  });
+});

@@ -1,0 +1,89 @@
+import type { BreakerConfig, BreakerRegistry, CircuitState, Clock, Sourced } from '@gl-vcci/breaker-core';
+
+/** The registry's logger type (pino), named without importing pino. */
+export type Logger = BreakerRegistry['logger'];
+
+/** Where a value came from: Redis, the in-process fallback tier, or the caller's loader. */
+export type CacheSource = 'redis' | 'local' | 'loader';
+
+/** A value found in a cache tier. A miss is `undefined`, never an object. */
+export type CacheHit<T> = Sourced<T, 'redis' | 'local'>;
+
+/** What `getOrSet` returns: a hit from either tier, or the loader's value. */
+export type CacheResult<T> = Sourced<T, CacheSource>;
+
+/** The in-process tier that serves reads and takes writes while Redis is unavailable. */
+export interface LocalTierOptions {
+  /** Entries kept; the least recently used go first (default 10 000). */
+  maxEntries?: number;
+  /** Longest an entry lives locally, whatever TTL it was written with (default: config `cache_ttl`, else 300 000). */
+  maxTtlMs?: number;
+}
+
+/** node-redis connection settings; the defaults are the fail-fast recipe. */
+export interface ConnectionOptions {
+  /** TCP (and TLS) connect deadline (default 1 000). */
+  connectTimeoutMs?: number;
+  /** A socket with no traffic this long is dropped and reconnected: finds a hung server (default 2 000). */
+  socketTimeoutMs?: number;
+  /** PING interval that keeps an idle socket under `socketTimeoutMs` (default 1 000; must be smaller). */
+  pingIntervalMs?: number;
+  /** Cap of the reconnect backoff, 50 ms doubling per failed attempt (default 2 000). */
+  reconnectMaxDelayMs?: number;
+}
+
+export interface CacheClientOptions {
+  /** `redis[s]://[[user][:password]@]host[:port][/db]` */
+  url: string;
+  /** Makes the circuit (from its config: call_timeout, fail_max…) and holds metrics and logger. */
+  registry: BreakerRegistry;
+  /** Prepended to every key in Redis, e.g. `'gl-vcci:factors:'` (default none). */
+  keyPrefix?: string;
+  /** The local fallback tier. */
+  local?: LocalTierOptions;
+  /** node-redis settings. */
+  connection?: ConnectionOptions;
+  /** Breaker settings over the config file's, e.g. `{ callTimeoutMs: 200 }` (`classify` is the client's). */
+  breaker?: Partial<Omit<BreakerConfig, 'name' | 'classify'>>;
+  /** Circuit name, also the config service block read (default `cache.redis`). */
+  circuitName?: string;
+  /** Parent logger (default the registry's); the client logs through a child `{ client: 'cache' }`. */
+  logger?: Logger;
+  /** Clock of the local tier's TTLs; pass the registry's ManualClock in tests (default system clock). */
+  clock?: Clock;
+}
+
+export interface CacheStatus {
+  /** A Redis connection is ready for commands. */
+  connected: boolean;
+  /** State of the circuit in front of Redis. */
+  circuit: CircuitState;
+  /** Entries in the local tier. */
+  localEntries: number;
+  /** `close()` was called. */
+  closed: boolean;
+}
+
+/**
+ * A JSON cache in Redis behind a circuit breaker, with a bounded in-process tier for outages.
+ * Values go through `JSON.stringify`/`JSON.parse`: what comes back is the JSON form of what went in.
+ */
+export interface CacheClient {
+  /** The value under `key`, or `undefined` on a miss. Redis unavailable: the local tier answers. */
+  get<T = unknown>(key: string): Promise<CacheHit<T> | undefined>;
+  /** `get` for several keys in one round trip; results in the order of `keys`. */
+  mget<T = unknown>(keys: readonly string[]): Promise<Array<CacheHit<T> | undefined>>;
+  /** Stores `value` for `ttlMs` in Redis and the local tier (only the local tier while Redis is unavailable). */
+  set(key: string, value: unknown, ttlMs: number): Promise<void>;
+  /** Removes `key` from both tiers (only the local one while Redis is unavailable). */
+  del(key: string): Promise<void>;
+  /**
+   * Cache-aside: the cached value, else `loader()`'s, stored for `ttlMs`. Concurrent calls for one
+   * key share one loader call. Cache errors never reach the caller; the loader's errors do.
+   */
+  getOrSet<T>(key: string, ttlMs: number, loader: () => Promise<T> | T): Promise<CacheResult<T>>;
+  /** Connection, circuit and local tier, for health endpoints and tests. */
+  status(): CacheStatus;
+  /** Closes the connection and stops reconnecting; leaves no timer or socket. Later calls reject. */
+  close(): Promise<void>;
+}
