@@ -1,11 +1,4 @@
-import {
-  type CircuitBreaker,
-  CircuitOpenError,
-  type Clock,
-  NEVER_ABORTED,
-  systemClock,
-  TimeoutError,
-} from '@gl-vcci/breaker-core';
+import { type CircuitBreaker, CircuitOpenError, type Clock, NEVER_ABORTED, TimeoutError } from '@gl-vcci/breaker-core';
 import { Pool, type QueryResult, type QueryResultRow } from 'pg';
 import { classifyPgError } from './classify.js';
 import { acquire, type Lease, type Statement } from './connection.js';
@@ -35,7 +28,7 @@ import type {
 /**
  * A pg Pool behind the `database.postgres` circuit: fail-fast pool settings, the caller's own
  * errors passed through without tripping it, read failover to a replica, pool and query metrics.
- * Options are checked here, once; a bad one throws DbOptionsError naming the field.
+ * Options are checked here, once; a bad one throws breaker-core's ConfigError naming the field.
  */
 export function createDbClient(options: DbClientOptions): DbClient {
   return new PostgresClient(resolveOptions(options));
@@ -54,16 +47,15 @@ class PostgresClient implements DbClient {
   #closing: Promise<void> | undefined;
 
   constructor(o: ResolvedOptions) {
-    this.#log = o.logger.child({ component: 'db-client', circuit: CIRCUIT_NAME });
-    this.#clock = o.clock ?? systemClock;
+    this.#log = o.logger.child({ client: 'db', circuit: CIRCUIT_NAME });
+    // First, before any pool exists: a second client with other breaker settings is refused here.
+    this.#breaker = o.registry.breaker(CIRCUIT_NAME, o.breaker);
+    this.#clock = o.registry.clock;
     this.#statementTimeoutMs = o.primary.statementTimeoutMs;
     this.#probeSql = o.probe;
     this.#pool = this.#makePool(o.primary.config, 'primary');
     this.#replica = o.replica && this.#makePool(o.replica.config, 'replica');
     this.#metrics = new DbMetrics(o.registry.metricsRegistry, this.#pool);
-    // A second client on the same registry shares the circuit (registry.breaker would warn that
-    // its settings are not applied again).
-    this.#breaker = o.registry.get(CIRCUIT_NAME) ?? o.registry.breaker(CIRCUIT_NAME, o.breaker);
   }
 
   async query<R extends QueryResultRow>(

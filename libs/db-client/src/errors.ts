@@ -1,38 +1,27 @@
-/** Base of the errors this client raises itself (pg's own errors are rethrown unchanged). */
-export abstract class DbClientError extends Error {
+import type { Issue } from '@gl-vcci/breaker-core';
+
+/**
+ * Base of the errors this client raises itself at run time: a stable `code` to branch on, the
+ * original as `cause`. pg's own errors are rethrown unchanged; invalid options are breaker-core's
+ * ConfigError.
+ */
+export abstract class DbError extends Error {
   abstract readonly code: string;
   override get name(): string {
     return this.constructor.name;
   }
 }
 
-export interface DbIssue {
-  /** The option or argument at fault, e.g. `pool.connectionTimeoutMillis` or `text`. */
-  path: string;
-  message: string;
-}
-
-/** `createDbClient` was given options it cannot work with; `issues` names every bad field. */
-export class DbOptionsError extends DbClientError {
-  readonly code = 'DB_INVALID_OPTIONS';
-  constructor(
-    readonly issues: readonly DbIssue[],
-    cause?: unknown,
-  ) {
-    super(`createDbClient: ${formatIssues(issues)}`, cause === undefined ? undefined : { cause });
-  }
-}
-
 /** A query call was malformed (empty SQL, bad params or options); nothing reached the pool or the circuit. */
-export class DbQueryError extends DbClientError {
+export class DbQueryError extends DbError {
   readonly code = 'DB_INVALID_QUERY';
-  constructor(readonly issues: readonly DbIssue[]) {
+  constructor(readonly issues: readonly Issue[]) {
     super(formatIssues(issues));
   }
 }
 
 /** The client was closed. */
-export class DbClosedError extends DbClientError {
+export class DbClosedError extends DbError {
   readonly code = 'DB_CLOSED';
   constructor() {
     super('The database client is closed');
@@ -43,13 +32,15 @@ export class DbClosedError extends DbClientError {
  * A read-only query failed on the primary and then on the replica. `cause` is the replica's
  * error, `primaryError` what made it fail over (a CircuitOpenError, a connection error...).
  */
-export class DbFailoverError extends DbClientError {
+export class DbFailoverError extends DbError {
   readonly code = 'DB_FAILOVER_FAILED';
   constructor(
     readonly primaryError: unknown,
     cause: unknown,
   ) {
-    super(`The primary failed (${message(primaryError)}) and so did the replica (${message(cause)})`, { cause });
+    super(`The primary failed (${messageOf(primaryError)}) and so did the replica (${messageOf(cause)})`, {
+      cause,
+    });
   }
 }
 
@@ -57,19 +48,21 @@ export class DbFailoverError extends DbClientError {
  * A statement inside the transaction failed, the callback caught the error and returned normally.
  * PostgreSQL would have answered COMMIT with a silent ROLLBACK; the client rolls back and says so.
  */
-export class DbTransactionAbortedError extends DbClientError {
+export class DbTransactionAbortedError extends DbError {
   readonly code = 'DB_TRANSACTION_ABORTED';
   constructor() {
     super('The transaction was rolled back: a statement in it failed and the callback went on to return normally');
   }
 }
 
-function formatIssues(issues: readonly DbIssue[]): string {
+// The same `path: message; …` lines as breaker-core's parseOrThrow.
+function formatIssues(issues: readonly Issue[]): string {
   return issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message || error.constructor.name;
+  return String(error);
 }
 
 /** What a log line may say about an error: never the error object itself (pg hangs its client, with credentials, on it). */

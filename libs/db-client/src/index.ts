@@ -1,15 +1,12 @@
 export { classifyPgError } from './classify.js';
 export { createDbClient } from './client.js';
+export { DbClosedError, DbError, DbFailoverError, DbQueryError, DbTransactionAbortedError } from './errors.js';
 export {
-  DbClientError,
-  DbClosedError,
-  DbFailoverError,
-  type DbIssue,
-  DbOptionsError,
-  DbQueryError,
-  DbTransactionAbortedError,
-} from './errors.js';
-export type { QueryOutcome } from './metrics.js';
+  CONNECTION_ERRORS_METRIC,
+  POOL_CONNECTIONS_METRIC,
+  QUERY_DURATION_METRIC,
+  type QueryOutcome,
+} from './metrics.js';
 export type {
   DbClient,
   DbClientOptions,

@@ -22,9 +22,9 @@ export interface PoolCounts {
   readonly waitingCount: number;
 }
 
-const POOL_GAUGE = 'greenlang_db_pool_connections';
-const DURATION = 'greenlang_db_query_duration_seconds';
-const CONNECTION_ERRORS = 'greenlang_db_connection_errors_total';
+export const POOL_CONNECTIONS_METRIC = 'greenlang_db_pool_connections';
+export const QUERY_DURATION_METRIC = 'greenlang_db_query_duration_seconds';
+export const CONNECTION_ERRORS_METRIC = 'greenlang_db_connection_errors_total';
 
 // The pools a shared gauge reads, kept on the gauge itself: two clients on one prom-client
 // registry share the series (ensureMetric), so its collect hook must see both pools.
@@ -45,10 +45,10 @@ export class DbMetrics {
   constructor(registry: Registry | undefined, pool: PoolCounts) {
     this.#pool = pool;
     if (!registry) return;
-    this.#gauge = ensureMetric(registry, POOL_GAUGE, (registers) => {
+    this.#gauge = ensureMetric(registry, POOL_CONNECTIONS_METRIC, (registers) => {
       const pools = new Set<PoolCounts>();
       const gauge = new Gauge({
-        name: POOL_GAUGE,
+        name: POOL_CONNECTIONS_METRIC,
         help: 'Connections of the PostgreSQL pool: total open, idle, and callers waiting for one',
         labelNames: ['state'],
         registers,
@@ -71,19 +71,19 @@ export class DbMetrics {
     this.#gauge[POOLS].add(pool);
     this.#duration = ensureMetric(
       registry,
-      DURATION,
+      QUERY_DURATION_METRIC,
       (registers) =>
         new Histogram({
-          name: DURATION,
+          name: QUERY_DURATION_METRIC,
           help: 'Duration of database queries by caller-given name and outcome, in seconds',
           labelNames: ['name', 'outcome'],
           buckets: DEFAULT_DURATION_BUCKETS,
           registers,
         }),
     );
-    this.#errors = ensureMetric(registry, CONNECTION_ERRORS, (registers) => {
+    this.#errors = ensureMetric(registry, CONNECTION_ERRORS_METRIC, (registers) => {
       const counter = new Counter({
-        name: CONNECTION_ERRORS,
+        name: CONNECTION_ERRORS_METRIC,
         help: 'Connections that failed under the pool: idle in the pool, or held by a caller (transaction, withClient)',
         labelNames: ['state'],
         registers,

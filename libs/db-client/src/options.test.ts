@@ -1,20 +1,20 @@
-import { BreakerRegistry, loadConfig } from '@gl-vcci/breaker-core';
+import { BreakerRegistry, ConfigError, loadConfig } from '@gl-vcci/breaker-core';
 import { silentLogger } from '@gl-vcci/breaker-core/testing';
 import { describe, expect, it } from 'vitest';
 import { harness, rejectionOf, shared, waitFor } from '../test/support.js';
 import { createDbClient } from './client.js';
-import { DbOptionsError, DbQueryError } from './errors.js';
+import { DbQueryError } from './errors.js';
 import type { DbClientOptions } from './types.js';
 
 const registry = () => new BreakerRegistry({ metrics: false, logger: silentLogger() });
 const url = 'postgres://postgres@127.0.0.1:5432/test';
 
-function optionsError(options: Partial<DbClientOptions>): DbOptionsError {
+function optionsError(options: Partial<DbClientOptions>): ConfigError {
   try {
     createDbClient({ registry: registry(), ...options } as DbClientOptions);
   } catch (error) {
-    expect(error).toBeInstanceOf(DbOptionsError);
-    return error as DbOptionsError;
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
   }
   throw new Error('expected createDbClient to throw');
 }
@@ -25,8 +25,8 @@ const yaml = (postgres: string) =>
 describe('createDbClient options', () => {
   it('refuses options with neither connectionString nor pool', () => {
     const error = optionsError({});
-    expect(error.code).toBe('DB_INVALID_OPTIONS');
-    expect(error.message).toBe('createDbClient: connectionString: expected connectionString or pool, got neither');
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.message).toBe('createDbClient: connectionString: expected connectionString or pool, got nothing');
   });
 
   it('refuses connectionTimeoutMillis 0, which would wait forever', () => {
@@ -82,11 +82,8 @@ describe('createDbClient options', () => {
       breaker: { classify: () => 'failure' },
     } as Partial<DbClientOptions>);
     expect(error.issues).toEqual([
-      {
-        path: 'breaker',
-        message: 'expected breaker settings without name or classify (the client owns both), got an object',
-      },
-      { path: '', message: 'unknown option connectionstring' },
+      { path: 'breaker.classify', message: 'expected nothing (the client owns it), got a function' },
+      { path: '', message: 'Unrecognized key: "connectionstring"' },
     ]);
   });
 
@@ -94,6 +91,22 @@ describe('createDbClient options', () => {
     expect(optionsError({ connectionString: url, replica: { connectionString: '' } }).issues).toEqual([
       { path: 'replica.connectionString', message: 'expected a postgres:// URL, got ""' },
     ]);
+  });
+
+  it('a second client on the registry shares the circuit when its breaker settings match, and is refused when they differ', async () => {
+    const shared = registry();
+    const first = createDbClient({ connectionString: url, registry: shared, breaker: { failMax: 3 } });
+    const second = createDbClient({ connectionString: url, registry: shared, breaker: { failMax: 3 } });
+    try {
+      expect(shared.breakers().map((breaker) => breaker.name)).toEqual(['database.postgres']);
+      const error = rejectionOf(
+        (async () => createDbClient({ connectionString: url, registry: shared, breaker: { failMax: 5 } }))(),
+      );
+      expect(await error).toBeInstanceOf(ConfigError);
+      expect(await error).toMatchObject({ issues: [{ path: 'failMax' }] });
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
   });
 
   it('gives the circuit a deadline beyond the pool’s own timeouts when the config sets none', () => {
@@ -136,7 +149,7 @@ describe('query arguments', () => {
     expect(error).toMatchObject({
       issues: [
         { path: 'params', message: 'expected an array of parameters, got "x"' },
-        { path: 'options', message: 'unknown option retries' },
+        { path: 'options', message: 'Unrecognized key: "retries"' },
       ],
     });
   });

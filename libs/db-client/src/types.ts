@@ -1,4 +1,4 @@
-import type { BreakerConfig, BreakerRegistry, Clock, ValueSource } from '@gl-vcci/breaker-core';
+import type { BreakerConfig, BreakerRegistry, ValueSource } from '@gl-vcci/breaker-core';
 import type { PoolConfig, QueryResult, QueryResultRow } from 'pg';
 
 /** The logger type of breaker-core (pino), so this package needs no logging dependency of its own. */
@@ -18,7 +18,7 @@ export interface DbConnectionOptions {
 }
 
 export interface DbClientOptions extends DbConnectionOptions {
-  /** breaker-core's registry: the circuit `database.postgres`, its config, metrics and logger. */
+  /** breaker-core's registry: the circuit `database.postgres`, its config, metrics, logger and clock. */
   registry: BreakerRegistry;
   /** Parent of the client's child logger (default `registry.logger`). */
   logger?: DbLogger;
@@ -30,12 +30,11 @@ export interface DbClientOptions extends DbConnectionOptions {
    */
   probe?: boolean | string;
   /**
-   * Breaker settings that beat circuit_breaker_config.yaml's (tests, or a process with special
-   * needs). The classifier is the client's own and cannot be replaced.
+   * Breaker settings over circuit_breaker_config.yaml's, e.g. `{ callTimeoutMs: 4_000 }`
+   * (`name` and `classify` are the client's). A second client on the same registry shares the
+   * circuit only with the same settings.
    */
-  breaker?: Omit<Partial<BreakerConfig>, 'name' | 'classify'>;
-  /** Clock of the query-duration metric (default breaker-core's system clock); tests pass a ManualClock. */
-  clock?: Clock;
+  breaker?: Partial<Omit<BreakerConfig, 'name' | 'classify'>>;
 }
 
 /** Where a result came from: the primary (`live`) or the read replica (`failover`). */
