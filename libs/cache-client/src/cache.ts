@@ -1,10 +1,11 @@
-import { type Clock, systemClock } from '@gl-vcci/breaker-core';
+import type { Clock } from '@gl-vcci/breaker-core';
 import { LRUCache } from 'lru-cache';
 
 export interface LocalCacheOptions {
   maxEntries: number;
   maxTtlMs: number;
-  clock?: Clock;
+  /** The registry's clock, so TTLs move with the breaker's time in tests. */
+  clock: Clock;
 }
 
 /**
@@ -19,7 +20,7 @@ export class LocalCache {
   readonly #lru: LRUCache<string, string>;
 
   constructor(options: LocalCacheOptions) {
-    const clock = options.clock ?? systemClock;
+    const { clock } = options;
     this.maxEntries = options.maxEntries;
     this.maxTtlMs = options.maxTtlMs;
     this.#lru = new LRUCache<string, string>({

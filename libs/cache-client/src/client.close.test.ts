@@ -42,8 +42,8 @@ describe('close()', () => {
   });
 
   it.skipIf(!shared.available)('releases every timer and socket the client made', async () => {
-    const { registry, clock } = testRegistry();
-    const cache = createCacheClient({ url: shared.url, registry, clock, keyPrefix: uniquePrefix() });
+    const { registry } = testRegistry();
+    const cache = createCacheClient({ url: shared.url, registry, keyPrefix: uniquePrefix() });
     await cache.set('a', 1, 1_000);
     await cache.get('a');
     await cache.del('a');
@@ -54,11 +54,10 @@ describe('close()', () => {
   });
 
   it('during an outage, cancels the pending reconnect', async () => {
-    const { registry, clock, prom } = testRegistry();
+    const { registry, prom } = testRegistry();
     const cache = createCacheClient({
       url: `redis://127.0.0.1:${await freePort()}`,
       registry,
-      clock,
       connection: { reconnectMaxDelayMs: 60_000 },
     });
     await waitFor('three failed connects', async () => (await sampleValue(prom, CONNECTION_ERRORS_METRIC)) >= 3);

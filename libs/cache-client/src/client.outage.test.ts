@@ -37,7 +37,6 @@ function open(url: string, extra: Partial<CacheClientOptions> = {}): CacheClient
   cache = createCacheClient({
     url,
     registry: t.registry,
-    clock: t.clock,
     keyPrefix: 'outage:',
     ...extra,
     connection: { reconnectMaxDelayMs: 100, ...extra.connection },

@@ -48,7 +48,7 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
   const open = () => {
     t = testRegistry();
     prefix = uniquePrefix();
-    cache = createCacheClient({ url: shared.url, registry: t.registry, keyPrefix: prefix, clock: t.clock });
+    cache = createCacheClient({ url: shared.url, registry: t.registry, keyPrefix: prefix });
     return cache;
   };
   afterEach(async () => {

@@ -1,23 +1,25 @@
 import type { CircuitBreaker } from '@gl-vcci/breaker-core';
 import { LocalCache } from './cache.js';
-import { classifyRedisError, isCallerError } from './classify.js';
-import { checkKey, checkKeys, checkLoader, checkTtl, decode, encode } from './codec.js';
+import { isCallerError } from './classify.js';
+import { decode, encode } from './codec.js';
 import { type RedisClient, RedisConnection } from './connection.js';
 import { CacheClosedError, CacheCommandError, messageOf } from './errors.js';
 import { type CacheMetrics, createCacheMetrics } from './metrics.js';
-import { resolveOptions } from './options.js';
-import type { CacheClient, CacheClientOptions, CacheHit, CacheResult, CacheStatus, Logger } from './types.js';
+import { checkKey, checkKeys, checkLoader, checkTtl, resolveOptions } from './options.js';
+import type { CacheClient, CacheClientOptions, CacheHit, CacheLogger, CacheResult, CacheStatus } from './types.js';
 
 /**
  * A JSON cache in Redis behind the `cache.redis` circuit, with a bounded in-process tier that
  * serves while Redis is down, hung or the circuit is open. Returns at once: it connects in the
- * background and starts in fallback if Redis is not there.
+ * background and starts in fallback if Redis is not there. Options are checked here, once; a bad
+ * one throws breaker-core's ConfigError naming the field.
  */
 export function createCacheClient(options: CacheClientOptions): CacheClient {
   const o = resolveOptions(options);
   const logger = o.logger.child({ client: 'cache', circuit: o.circuitName });
+  // First, before any connection exists: a second client with other breaker settings is refused here.
+  const breaker = o.registry.breaker(o.circuitName, o.breaker);
   const metrics = createCacheMetrics(o.registry.metricsRegistry);
-  const breaker = o.registry.breaker(o.circuitName, { ...o.breakerOverrides, classify: classifyRedisError });
   const connection = new RedisConnection({
     url: o.url,
     connectTimeoutMs: o.connectTimeoutMs,
@@ -27,7 +29,7 @@ export function createCacheClient(options: CacheClientOptions): CacheClient {
     logger,
     onError: () => metrics.connectionError(),
   });
-  const local = new LocalCache({ maxEntries: o.localMaxEntries, maxTtlMs: o.localMaxTtlMs, clock: o.clock });
+  const local = new LocalCache({ maxEntries: o.localMaxEntries, maxTtlMs: o.localMaxTtlMs, clock: o.registry.clock });
   return new RedisCache(breaker, connection, local, metrics, logger, o.keyPrefix);
 }
 
@@ -36,7 +38,7 @@ class RedisCache implements CacheClient {
   readonly #connection: RedisConnection;
   readonly #local: LocalCache;
   readonly #metrics: CacheMetrics;
-  readonly #logger: Logger;
+  readonly #logger: CacheLogger;
   readonly #prefix: string;
   /** getOrSet calls running, by Redis key: concurrent misses of one key share one loader call. */
   readonly #inflight = new Map<string, Promise<CacheResult<unknown>>>();
@@ -47,7 +49,7 @@ class RedisCache implements CacheClient {
     connection: RedisConnection,
     local: LocalCache,
     metrics: CacheMetrics,
-    logger: Logger,
+    logger: CacheLogger,
     prefix: string,
   ) {
     this.#breaker = breaker;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkKey, checkKeys, checkTtl, decode, encode } from './codec.js';
-import { CacheArgumentError, CacheDecodeError, CacheSerializationError } from './errors.js';
+import { decode, encode } from './codec.js';
+import { CacheDecodeError, CacheSerializationError } from './errors.js';
 
 describe('encode', () => {
   it('gives the JSON text of a value', () => {
@@ -35,22 +35,6 @@ describe('decode', () => {
     expect(error).toBeInstanceOf(CacheDecodeError);
     expect(error).toMatchObject({ code: 'CACHE_VALUE_NOT_JSON', key: 'k1' });
     expect((error as Error).cause).toBeInstanceOf(SyntaxError);
-  });
-});
-
-describe('argument checks', () => {
-  it('a key must be a non-empty string', () => {
-    expect(() => checkKey('get', '')).toThrow(new CacheArgumentError('get: key: expected a non-empty string, got ""'));
-    expect(() => checkKey('get', 42)).toThrow('get: key: expected a non-empty string, got 42');
-  });
-
-  it('keys must be an array of non-empty strings, each named by its index', () => {
-    expect(() => checkKeys('mget', 'a')).toThrow('mget: keys: expected an array, got "a"');
-    expect(() => checkKeys('mget', ['a', ''])).toThrow('mget: keys[1]: expected a non-empty string, got ""');
-  });
-
-  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1000'])('a TTL of %s is refused', (ttl) => {
-    expect(() => checkTtl('set', ttl)).toThrow(/^set: ttlMs: expected a positive integer \(milliseconds\), got /);
   });
 });
 

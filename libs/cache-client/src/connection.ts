@@ -1,5 +1,5 @@
 import { createClient, DisconnectsClientError } from 'redis';
-import type { Logger } from './types.js';
+import type { CacheLogger } from './types.js';
 
 export type RedisClient = ReturnType<typeof createFailFastClient>;
 
@@ -9,7 +9,7 @@ export interface RedisConnectionOptions {
   socketTimeoutMs: number;
   pingIntervalMs: number;
   reconnectMaxDelayMs: number;
-  logger: Logger;
+  logger: CacheLogger;
   /** Told of every 'error' event (for the metric); never throws. */
   onError: (error: unknown) => void;
 }

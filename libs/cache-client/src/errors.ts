@@ -1,4 +1,7 @@
-/** Base of the cache client's errors: a stable `code` to branch on, the original as `cause`. */
+/**
+ * Base of the errors this client raises itself at run time: a stable `code` to branch on, the
+ * original as `cause`. Invalid options are breaker-core's ConfigError.
+ */
 export abstract class CacheError extends Error {
   abstract readonly code: string;
   override get name(): string {

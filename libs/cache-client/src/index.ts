@@ -12,10 +12,11 @@ export { CONNECTION_ERRORS_METRIC, REQUESTS_METRIC } from './metrics.js';
 export type {
   CacheClient,
   CacheClientOptions,
+  CacheConnectionOptions,
   CacheHit,
+  CacheLocalOptions,
+  CacheLogger,
   CacheResult,
   CacheSource,
   CacheStatus,
-  ConnectionOptions,
-  LocalTierOptions,
 } from './types.js';

@@ -3,6 +3,8 @@ import { freePort } from '@gl-vcci/upstreams/servers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testRegistry } from '../test/support.js';
 import { createCacheClient } from './client.js';
+import { CacheArgumentError } from './errors.js';
+import { checkKey, checkKeys, checkTtl } from './options.js';
 import type { CacheClient, CacheClientOptions } from './types.js';
 
 // Clients here point at a port nobody listens on: options and config are all that is looked at.
@@ -38,10 +40,10 @@ describe('createCacheClient options', () => {
       keyprefix: 'typo:',
     });
     expect(error.message).toBe(
-      'createCacheClient: url: expected a redis:// or rediss:// URL, got a string that is not one; ' +
+      'createCacheClient: url: expected a redis:// or rediss:// URL, got "<hidden>"; ' +
         'local.maxEntries: expected a positive integer, got 0; ' +
         'connection.connectTimeoutMs: expected a positive integer, got -1; ' +
-        '(options): Unrecognized key: "keyprefix"',
+        '(root): Unrecognized key: "keyprefix"',
     );
     expect(error.issues.map((i) => i.path)).toEqual(['url', 'local.maxEntries', 'connection.connectTimeoutMs', '']);
   });
@@ -64,10 +66,14 @@ describe('createCacheClient options', () => {
     );
   });
 
-  it('refuses a second client on a circuit the registry already has', () => {
+  it('a second client on the registry shares the circuit when its breaker settings match, and is refused when they differ', () => {
     const { registry } = testRegistry();
-    open({ url: deadUrl, registry });
-    expect(refusal({ url: deadUrl, registry }).message).toMatch(/already has a circuit "cache\.redis"/);
+    open({ url: deadUrl, registry, breaker: { failMax: 3 } });
+    open({ url: deadUrl, registry, breaker: { failMax: 3 } });
+    expect(registry.breakers().map((breaker) => breaker.name)).toEqual(['cache.redis']);
+    expect(refusal({ url: deadUrl, registry, breaker: { failMax: 5 } })).toMatchObject({
+      issues: [{ path: 'failMax' }],
+    });
     expect(() => open({ url: deadUrl, registry, circuitName: 'cache.sessions' })).not.toThrow();
   });
 
@@ -88,7 +94,7 @@ describe('createCacheClient options', () => {
 
   it("keeps local entries at most the config's cache_ttl", async () => {
     const { registry, clock } = testRegistry('cache:\n  redis:\n    cache_ttl: 2\n');
-    const cache = open({ url: deadUrl, registry, clock });
+    const cache = open({ url: deadUrl, registry });
     await cache.set('k', 'v', 3_600_000);
     clock.advance(1_999);
     expect(await cache.get('k')).toEqual({ value: 'v', source: 'local' });
@@ -101,5 +107,21 @@ describe('createCacheClient options', () => {
     expect(refusal({ url: deadUrl, registry }).message).toBe(
       'createCacheClient: cache.redis.cache_ttl: expected at least 0.001 seconds for the local tier, got 0',
     );
+  });
+});
+
+describe('argument checks', () => {
+  it('a key must be a non-empty string', () => {
+    expect(() => checkKey('get', '')).toThrow(new CacheArgumentError('get: key: expected a non-empty string, got ""'));
+    expect(() => checkKey('get', 42)).toThrow('get: key: expected a non-empty string, got 42');
+  });
+
+  it('keys must be an array of non-empty strings, each named by its index', () => {
+    expect(() => checkKeys('mget', 'a')).toThrow('mget: keys: expected an array, got "a"');
+    expect(() => checkKeys('mget', ['a', ''])).toThrow('mget: keys[1]: expected a non-empty string, got ""');
+  });
+
+  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1000'])('a TTL of %s is refused', (ttl) => {
+    expect(() => checkTtl('set', ttl)).toThrow(/^set: ttlMs: expected a positive integer \(milliseconds\), got /);
   });
 });

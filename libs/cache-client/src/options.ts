@@ -1,7 +1,18 @@
-import { type BreakerConfig, type BreakerRegistry, type Clock, ConfigError } from '@gl-vcci/breaker-core';
+import {
+  type BreakerConfig,
+  type BreakerRegistry,
+  describeValue,
+  MAX_TIMER_MS,
+  nonEmptyString,
+  parseOrThrow,
+  positiveInt,
+} from '@gl-vcci/breaker-core';
 import { z } from 'zod';
-import { describe } from './codec.js';
-import type { CacheClientOptions, Logger } from './types.js';
+import { classifyRedisError } from './classify.js';
+import { CacheArgumentError } from './errors.js';
+import type { CacheClientOptions, CacheLogger } from './types.js';
+
+const CONTEXT = 'createCacheClient';
 
 export const DEFAULTS = {
   circuitName: 'cache.redis',
@@ -17,69 +28,60 @@ export const DEFAULTS = {
   reconnectMaxDelayMs: 2_000,
 } as const;
 
-/** Options with every default applied, and the settings read from the config file. */
-export interface ResolvedOptions {
-  url: string;
-  registry: BreakerRegistry;
-  circuitName: string;
-  keyPrefix: string;
-  localMaxEntries: number;
-  localMaxTtlMs: number;
-  connectTimeoutMs: number;
-  socketTimeoutMs: number;
-  pingIntervalMs: number;
-  reconnectMaxDelayMs: number;
-  /** Overrides for registry.breaker(): the default deadline where the file has none, then the caller's. */
-  breakerOverrides: Partial<Omit<BreakerConfig, 'name'>>;
-  logger: Logger;
-  clock: Clock | undefined;
-}
-
-const expected = (what: string) => ({ error: `expected ${what}` });
-const positiveInt = () =>
-  z.number(expected('a positive integer')).int(expected('a positive integer')).positive(expected('a positive integer'));
-const MAX_TIMER_MS = 2_147_483_647;
-const durationMs = () => positiveInt().max(MAX_TIMER_MS, expected(`at most ${MAX_TIMER_MS} ms`));
-
-const schema = z.strictObject({
-  url: z.string(expected('a redis:// or rediss:// URL')).refine(isRedisUrl, expected('a redis:// or rediss:// URL')),
-  registry: z.custom<BreakerRegistry>(
-    (r) =>
-      typeof (r as BreakerRegistry | null)?.breaker === 'function' &&
-      typeof (r as BreakerRegistry).settings === 'function',
-    expected('a BreakerRegistry'),
-  ),
-  keyPrefix: z.string(expected('a string')).optional(),
-  local: z
-    .strictObject({ maxEntries: positiveInt().optional(), maxTtlMs: durationMs().optional() }, expected('an object'))
-    .optional(),
-  connection: z
-    .strictObject(
-      {
-        connectTimeoutMs: durationMs().optional(),
-        socketTimeoutMs: durationMs().optional(),
-        pingIntervalMs: durationMs().optional(),
-        reconnectMaxDelayMs: durationMs().optional(),
-      },
-      expected('an object'),
-    )
-    .optional(),
-  // Checked field by field by breaker-core when the breaker is built.
-  breaker: z.record(z.string(), z.unknown(), expected('an object')).optional(),
-  circuitName: z.string(expected('a non-empty string')).min(1, expected('a non-empty string')).optional(),
-  logger: z
-    .custom<Logger>(
-      (l) => typeof (l as Logger | null)?.child === 'function' && typeof (l as Logger).warn === 'function',
-      expected('a pino logger'),
-    )
-    .optional(),
-  clock: z
-    .custom<Clock>(
-      (c) => typeof (c as Clock | null)?.now === 'function' && typeof (c as Clock).setTimeout === 'function',
-      expected('a Clock (now, setTimeout, clearTimeout)'),
-    )
-    .optional(),
+// An object's own message only for a value that is not an object: unknown keys keep zod's "Unrecognized key".
+const anObject = (what: string) => ({
+  error: (issue: { code: string }) => (issue.code === 'invalid_type' ? `expected ${what}` : undefined),
 });
+const durationMs = (what?: string) =>
+  positiveInt(what).max(MAX_TIMER_MS, { error: `expected at most ${MAX_TIMER_MS} ms` });
+const clientOwned = () => z.undefined({ error: 'expected nothing (the client owns it)' }).optional();
+
+const registrySchema = z.custom<BreakerRegistry>(
+  (r) =>
+    typeof (r as BreakerRegistry | null)?.breaker === 'function' &&
+    typeof (r as BreakerRegistry).settings === 'function',
+  { error: 'expected a BreakerRegistry' },
+);
+const loggerSchema = z.custom<CacheLogger>(
+  (l) => typeof (l as CacheLogger | null)?.child === 'function' && typeof (l as CacheLogger).warn === 'function',
+  { error: 'expected a pino logger' },
+);
+// Every other setting is checked by breaker-core when the breaker is built.
+const breakerSchema = z.looseObject(
+  { name: clientOwned(), classify: clientOwned() },
+  anObject('an object of breaker settings'),
+);
+
+const optionsSchema = z.strictObject(
+  {
+    url: z
+      .string({ error: 'expected a redis:// or rediss:// URL' })
+      .refine(isRedisUrl, { error: 'expected a redis:// or rediss:// URL' }),
+    registry: registrySchema,
+    keyPrefix: z.string({ error: 'expected a string' }).optional(),
+    local: z
+      .strictObject(
+        { maxEntries: positiveInt().optional(), maxTtlMs: durationMs().optional() },
+        anObject('an object of local tier settings'),
+      )
+      .optional(),
+    connection: z
+      .strictObject(
+        {
+          connectTimeoutMs: durationMs().optional(),
+          socketTimeoutMs: durationMs().optional(),
+          pingIntervalMs: durationMs().optional(),
+          reconnectMaxDelayMs: durationMs().optional(),
+        },
+        anObject('an object of connection settings'),
+      )
+      .optional(),
+    breaker: breakerSchema.optional(),
+    circuitName: nonEmptyString().optional(),
+    logger: loggerSchema.optional(),
+  },
+  anObject('an object of options'),
+);
 
 function isRedisUrl(url: string): boolean {
   try {
@@ -90,55 +92,39 @@ function isRedisUrl(url: string): boolean {
   }
 }
 
+/** Options with every default applied, and the settings read from the config file. */
+export interface ResolvedOptions {
+  url: string;
+  registry: BreakerRegistry;
+  logger: CacheLogger;
+  circuitName: string;
+  keyPrefix: string;
+  localMaxEntries: number;
+  localMaxTtlMs: number;
+  connectTimeoutMs: number;
+  socketTimeoutMs: number;
+  pingIntervalMs: number;
+  reconnectMaxDelayMs: number;
+  /** What the client passes to `registry.breaker`: the caller's settings, the classifier and the defaults derived here. */
+  breaker: Partial<Omit<BreakerConfig, 'name'>>;
+}
+
 /**
- * Validates createCacheClient's options once (a ConfigError naming every bad field) and resolves
- * the defaults, reading `cache_ttl` and `call_timeout` from the circuit's config block.
+ * Validates createCacheClient's options once (a ConfigError naming every bad field) and settles
+ * every default, reading `cache_ttl` and `call_timeout` from the circuit's config block.
  */
 export function resolveOptions(input: CacheClientOptions): ResolvedOptions {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => {
-      const path = issue.path.map(String).join('.');
-      const got = issue.code === 'unrecognized_keys' ? '' : `, got ${shown(issue.path, valueAt(input, issue.path))}`;
-      return { path, message: `${issue.message}${got}` };
-    });
-    throw new ConfigError(
-      `createCacheClient: ${issues.map((i) => `${i.path || '(options)'}: ${i.message}`).join('; ')}`,
-      issues,
-    );
-  }
-  const o = parsed.data;
+  const o = parseOrThrow(optionsSchema, withHiddenUrl(input), CONTEXT) as CacheClientOptions;
   const circuitName = o.circuitName ?? DEFAULTS.circuitName;
-  if (o.registry.get(circuitName)) {
-    throw new ConfigError(
-      `createCacheClient: circuitName: the registry already has a circuit "${circuitName}": give each cache client its own circuitName`,
-      [{ path: 'circuitName', message: `already in the registry: "${circuitName}"` }],
-    );
-  }
+  const settings = o.registry.settings(circuitName);
   const pingIntervalMs = o.connection?.pingIntervalMs ?? DEFAULTS.pingIntervalMs;
   const socketTimeoutMs = o.connection?.socketTimeoutMs ?? DEFAULTS.socketTimeoutMs;
-  if (pingIntervalMs >= socketTimeoutMs) {
-    const message = `expected less than connection.socketTimeoutMs (${socketTimeoutMs}), or an idle connection is dropped, got ${pingIntervalMs}`;
-    throw new ConfigError(`createCacheClient: connection.pingIntervalMs: ${message}`, [
-      { path: 'connection.pingIntervalMs', message },
-    ]);
-  }
-  const settings = o.registry.settings(circuitName);
-  const cacheTtl = settings.cache_ttl;
-  if (o.local?.maxTtlMs === undefined && cacheTtl !== undefined && cacheTtl * 1000 < 1) {
-    throw new ConfigError(
-      `createCacheClient: ${circuitName}.cache_ttl: expected at least 0.001 seconds for the local tier, got ${cacheTtl}`,
-      [{ path: `${circuitName}.cache_ttl`, message: `expected at least 0.001 seconds, got ${cacheTtl}` }],
-    );
-  }
-  const breakerOverrides: Partial<Omit<BreakerConfig, 'name'>> = {};
-  if (settings.call_timeout === undefined) breakerOverrides.callTimeoutMs = DEFAULTS.callTimeoutMs;
-  for (const [key, value] of Object.entries(o.breaker ?? {})) {
-    if (value !== undefined) (breakerOverrides as Record<string, unknown>)[key] = value;
-  }
+  const cacheTtl = o.local?.maxTtlMs === undefined ? settings.cache_ttl : undefined;
+  checkSettled(circuitName, { connection: { pingIntervalMs, socketTimeoutMs }, cacheTtl });
   return {
     url: o.url,
     registry: o.registry,
+    logger: o.logger ?? o.registry.logger,
     circuitName,
     keyPrefix: o.keyPrefix ?? DEFAULTS.keyPrefix,
     localMaxEntries: o.local?.maxEntries ?? DEFAULTS.localMaxEntries,
@@ -147,20 +133,79 @@ export function resolveOptions(input: CacheClientOptions): ResolvedOptions {
     socketTimeoutMs,
     pingIntervalMs,
     reconnectMaxDelayMs: o.connection?.reconnectMaxDelayMs ?? DEFAULTS.reconnectMaxDelayMs,
-    breakerOverrides,
-    logger: o.logger ?? o.registry.logger,
-    clock: o.clock,
+    breaker: {
+      ...o.breaker,
+      classify: classifyRedisError,
+      callTimeoutMs:
+        o.breaker?.callTimeoutMs ?? (settings.call_timeout === undefined ? DEFAULTS.callTimeoutMs : undefined),
+    },
   };
 }
 
-/** The offending value for a message; a URL may carry a password, so a bad one is not echoed. */
-function shown(path: ReadonlyArray<PropertyKey>, value: unknown): string {
-  if (path[0] === 'url' && typeof value === 'string') return 'a string that is not one';
-  return describe(value);
+/** A URL may carry a password: an invalid one (a string, or an object such as a URL) is named in the error, never echoed. */
+function withHiddenUrl(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  const { url } = input as { url?: unknown };
+  const secret = typeof url === 'string' ? !isRedisUrl(url) : typeof url === 'object' && url !== null;
+  return secret ? { ...input, url: '<hidden>' } : input;
 }
 
-function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let value: unknown = root;
-  for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
-  return value;
+/**
+ * Relations between settled values (defaults applied), checked with parseOrThrow so they read like
+ * every other option error and name the value in force.
+ */
+function checkSettled(
+  circuitName: string,
+  settled: { connection: { pingIntervalMs: number; socketTimeoutMs: number }; cacheTtl: number | undefined },
+): void {
+  const { pingIntervalMs, socketTimeoutMs } = settled.connection;
+  const shown = { connection: settled.connection, [circuitName]: { cache_ttl: settled.cacheTtl } };
+  const schema = z.unknown().superRefine((_, ctx) => {
+    if (pingIntervalMs >= socketTimeoutMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['connection', 'pingIntervalMs'],
+        message: `expected less than connection.socketTimeoutMs (${socketTimeoutMs}), or an idle connection is dropped`,
+      });
+    }
+    if (settled.cacheTtl !== undefined && settled.cacheTtl * 1000 < 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [circuitName, 'cache_ttl'],
+        message: 'expected at least 0.001 seconds for the local tier',
+      });
+    }
+  });
+  parseOrThrow(schema, shown, CONTEXT);
+}
+
+// Each call's arguments, checked before anything reaches Redis: CacheArgumentError naming the method and the argument.
+
+export function checkKey(method: string, key: unknown, name = 'key'): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new CacheArgumentError(`${method}: ${name}: expected a non-empty string, got ${describeValue(key)}`);
+  }
+}
+
+export function checkKeys(method: string, keys: unknown): asserts keys is readonly string[] {
+  if (!Array.isArray(keys)) {
+    throw new CacheArgumentError(`${method}: keys: expected an array, got ${describeValue(keys)}`);
+  }
+  keys.forEach((key, i) => {
+    checkKey(method, key, `keys[${i}]`);
+  });
+}
+
+export function checkTtl(method: string, ttlMs: unknown): asserts ttlMs is number {
+  if (typeof ttlMs !== 'number' || !Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
+    throw new CacheArgumentError(
+      `${method}: ttlMs: expected a positive integer (milliseconds), got ${describeValue(ttlMs)}`,
+    );
+  }
+}
+
+export function checkLoader(method: string, loader: unknown): asserts loader is () => unknown {
+  if (typeof loader !== 'function') {
+    throw new CacheArgumentError(`${method}: loader: expected a function, got ${describeValue(loader)}`);
+  }
 }

@@ -1,7 +1,7 @@
-import type { BreakerConfig, BreakerRegistry, CircuitState, Clock, Sourced } from '@gl-vcci/breaker-core';
+import type { BreakerConfig, BreakerRegistry, CircuitState, Sourced } from '@gl-vcci/breaker-core';
 
-/** The registry's logger type (pino), named without importing pino. */
-export type Logger = BreakerRegistry['logger'];
+/** The logger type of breaker-core (pino), so this package needs no logging dependency of its own. */
+export type CacheLogger = BreakerRegistry['logger'];
 
 /** Where a value came from: Redis, the in-process fallback tier, or the caller's loader. */
 export type CacheSource = 'redis' | 'local' | 'loader';
@@ -13,7 +13,7 @@ export type CacheHit<T> = Sourced<T, 'redis' | 'local'>;
 export type CacheResult<T> = Sourced<T, CacheSource>;
 
 /** The in-process tier that serves reads and takes writes while Redis is unavailable. */
-export interface LocalTierOptions {
+export interface CacheLocalOptions {
   /** Entries kept; the least recently used go first (default 10 000). */
   maxEntries?: number;
   /** Longest an entry lives locally, whatever TTL it was written with (default: config `cache_ttl`, else 300 000). */
@@ -21,7 +21,7 @@ export interface LocalTierOptions {
 }
 
 /** node-redis connection settings; the defaults are the fail-fast recipe. */
-export interface ConnectionOptions {
+export interface CacheConnectionOptions {
   /** TCP (and TLS) connect deadline (default 1 000). */
   connectTimeoutMs?: number;
   /** A socket with no traffic this long is dropped and reconnected: finds a hung server (default 2 000). */
@@ -35,22 +35,24 @@ export interface ConnectionOptions {
 export interface CacheClientOptions {
   /** `redis[s]://[[user][:password]@]host[:port][/db]` */
   url: string;
-  /** Makes the circuit (from its config: call_timeout, fail_max…) and holds metrics and logger. */
+  /** breaker-core's registry: the circuit (`cache.redis` unless `circuitName` says otherwise), its config, metrics, logger and clock. */
   registry: BreakerRegistry;
   /** Prepended to every key in Redis, e.g. `'gl-vcci:factors:'` (default none). */
   keyPrefix?: string;
   /** The local fallback tier. */
-  local?: LocalTierOptions;
+  local?: CacheLocalOptions;
   /** node-redis settings. */
-  connection?: ConnectionOptions;
-  /** Breaker settings over the config file's, e.g. `{ callTimeoutMs: 200 }` (`classify` is the client's). */
+  connection?: CacheConnectionOptions;
+  /**
+   * Breaker settings over circuit_breaker_config.yaml's, e.g. `{ callTimeoutMs: 200 }`
+   * (`name` and `classify` are the client's). A second client on the same registry and circuit
+   * shares the circuit only with the same settings.
+   */
   breaker?: Partial<Omit<BreakerConfig, 'name' | 'classify'>>;
   /** Circuit name, also the config service block read (default `cache.redis`). */
   circuitName?: string;
-  /** Parent logger (default the registry's); the client logs through a child `{ client: 'cache' }`. */
-  logger?: Logger;
-  /** Clock of the local tier's TTLs; pass the registry's ManualClock in tests (default system clock). */
-  clock?: Clock;
+  /** Parent of the client's child logger (default `registry.logger`). */
+  logger?: CacheLogger;
 }
 
 export interface CacheStatus {

@@ -3,7 +3,7 @@ import { BreakerRegistry, loadConfig } from '@gl-vcci/breaker-core';
 import { ManualClock, silentLogger } from '@gl-vcci/breaker-core/testing';
 import { Registry } from 'prom-client';
 import { createClient } from 'redis';
-import type { Logger } from '../src/types.js';
+import type { CacheLogger } from '../src/types.js';
 
 /**
  * The `cache.redis` block the outage tests run with: a count window so the circuit opens after
@@ -28,7 +28,7 @@ export interface TestRegistry {
 }
 
 /** A registry on its own prom-client Registry and a ManualClock, from `yaml` (default OUTAGE_CONFIG). */
-export function testRegistry(yaml = OUTAGE_CONFIG, logger: Logger = silentLogger()): TestRegistry {
+export function testRegistry(yaml = OUTAGE_CONFIG, logger: CacheLogger = silentLogger()): TestRegistry {
   const prom = new Registry();
   const clock = new ManualClock(1_000_000);
   const registry = new BreakerRegistry({ config: loadConfig(yaml), metrics: { registry: prom }, logger, clock });
