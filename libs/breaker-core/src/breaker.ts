@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from './clock.js';
 import { CircuitOpenError, errorMessage, type TimeoutError } from './errors.js';
+import { logTransition } from './logging.js';
 import { type BreakerConfig, type ResolvedBreakerConfig, resolveBreakerConfig } from './options.js';
 import { runWithDeadline } from './policies/timeout.js';
 import { NEVER_ABORTED } from './signals.js';
@@ -379,11 +380,13 @@ export class CircuitBreaker {
     if (reason === undefined) return;
     if (this.#state === 'metrics_only') {
       window.reset();
-      this.#observer?.onShadowTrip(reason);
-      this.#log()?.warn(
-        { reason, lastError: errorMessage(this.#lastError) },
-        'circuit would have opened (metrics_only: nothing blocked)',
-      );
+      try {
+        this.#observer?.onShadowTrip(reason);
+        this.#log()?.warn(
+          { reason, lastError: errorMessage(this.#lastError) },
+          'circuit would have opened (metrics_only: nothing blocked)',
+        );
+      } catch {}
       return;
     }
     this.#open(reason, this.#needsNow ? now : this.#clock.now());
@@ -432,32 +435,22 @@ export class CircuitBreaker {
       change.nextTrialAt = this.#openUntil;
       change.lastError = this.#lastError;
     }
-    this.#observer?.onTransition(change);
-    this.#logTransition(change);
+    // Reporting runs inside promise handlers: nothing it throws may escape as an unhandled rejection.
+    const log = this.#log();
+    try {
+      this.#observer?.onTransition(change);
+      if (log) logTransition(log, change);
+    } catch {}
     if (this.#listeners) {
       for (const listener of this.#listeners) {
         try {
           listener(change);
         } catch (error) {
-          this.#log()?.error({ err: error }, 'state-change listener threw');
+          try {
+            log?.error({ err: error }, 'state-change listener threw');
+          } catch {}
         }
       }
-    }
-  }
-
-  #logTransition(change: StateChange): void {
-    const log = this.#log();
-    if (!log) return;
-    const fields = { from: change.from, to: change.to, reason: change.reason };
-    if (change.to === 'open') {
-      log.warn(
-        { ...fields, openForMs: this.#openUntil - change.at, lastError: errorMessage(change.lastError) },
-        'circuit opened',
-      );
-    } else if (change.to === 'forced_open') {
-      log.warn(fields, 'circuit forced open');
-    } else {
-      log.info(fields, `circuit ${change.to.replace('_', '-')}`);
     }
   }
 

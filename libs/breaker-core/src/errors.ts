@@ -79,6 +79,11 @@ export class ConfigError extends BreakerCoreError {
   }
 }
 
+/** A message for any thrown value; never throws itself (String() does, on objects without a prototype). */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
 }

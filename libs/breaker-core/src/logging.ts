@@ -1,4 +1,6 @@
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import { errorMessage } from './errors.js';
+import type { StateChange } from './types.js';
 
 /** Field names whose values never reach a log line, down to the fourth level of nesting (an axios error's `config.headers`). */
 export const REDACTED_KEYS = [
@@ -31,4 +33,23 @@ export function createLogger(options: LoggerOptions = {}, destination?: Destinat
     redact: { paths: [...REDACT_PATHS, ...extra], censor: '[redacted]' },
   };
   return destination ? pino(settings, destination) : pino(settings);
+}
+
+/** One line per transition: opening (and forced open) at warn with what caused it, the rest at info. */
+export function logTransition(log: Logger, change: StateChange): void {
+  const fields = { from: change.from, to: change.to, reason: change.reason };
+  if (change.to === 'open') {
+    log.warn(
+      {
+        ...fields,
+        openForMs: (change.nextTrialAt ?? change.at) - change.at,
+        lastError: errorMessage(change.lastError),
+      },
+      'circuit opened',
+    );
+  } else if (change.to === 'forced_open') {
+    log.warn(fields, 'circuit forced open');
+  } else {
+    log.info(fields, `circuit ${change.to.replace('_', '-')}`);
+  }
 }
