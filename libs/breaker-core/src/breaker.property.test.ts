@@ -99,7 +99,20 @@ describe('state machine under random interleavings', () => {
           const snap = breaker.snapshot();
           expect(AUTOMATIC.has(snap.state)).toBe(true);
           if (snap.state === 'closed') expect(snap.failuresInWindow).toBeLessThan(options.failMax);
-          if (snap.state === 'half_open') expect(runningTrials()).toBeLessThanOrEqual(options.halfOpenMaxCalls);
+          if (snap.state === 'half_open') {
+            expect(runningTrials()).toBeLessThanOrEqual(options.halfOpenMaxCalls);
+            // A free permit must really be free: a probe is admitted (and gives it back, ignored).
+            if (runningTrials() < options.halfOpenMaxCalls) {
+              let admitted = false;
+              await breaker
+                .execute(() => {
+                  admitted = true;
+                  return Promise.reject(IGNORED);
+                })
+                .catch(() => {});
+              expect(admitted).toBe(true);
+            }
+          }
         }
 
         // Let every call end (hung ones by their deadline), then reach half-open: exactly

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from './breaker.js';
-import { CircuitOpenError, ConfigError, TimeoutError } from './errors.js';
+import { BulkheadFullError, CircuitOpenError, ConfigError, TimeoutError } from './errors.js';
 import type { BreakerConfig } from './options.js';
 import { deferred, flushPromises, ManualClock } from './testing.js';
 import type { StateChange } from './types.js';
@@ -169,6 +169,27 @@ describe('open', () => {
     expect(breaker.state).toBe('closed');
   });
 
+  it('does not let a trial from an earlier half-open period free a permit of the current one', async () => {
+    const { breaker, clock } = setup({ failMax: 1, openDurationMs: 1_000, trialTimeoutMs: 60_000 });
+    await fail(breaker, 1);
+    clock.advance(1_000);
+    const oldTrial = deferred<string>();
+    const old = breaker.execute(() => oldTrial.promise);
+    breaker.forceOpen();
+    breaker.reset();
+    await fail(breaker, 1);
+    clock.advance(1_000);
+    const current = deferred<string>();
+    const trial = breaker.execute(() => current.promise);
+    oldTrial.reject(new Error('late'));
+    await expect(old).rejects.toThrow('late');
+    await expect(breaker.execute(ok)).rejects.toBeInstanceOf(CircuitOpenError); // still the current trial's permit
+    expect(breaker.state).toBe('half_open');
+    current.resolve('ok');
+    await trial;
+    expect(breaker.state).toBe('closed');
+  });
+
   it('frees the permit of a trial whose error is ignored, without deciding', async () => {
     const caller = new Error('400');
     const { breaker, clock } = setup({
@@ -237,6 +258,17 @@ describe('open duration', () => {
     expect(breaker.state).toBe('open');
     clock.advance(1);
     expect(breaker.state).toBe('half_open');
+  });
+
+  it('stays open longer when a late call brings a Retry-After while open, within the cap', async () => {
+    const { breaker, clock } = setup({ failMax: 1, openDurationMs: 10_000, maxOpenDurationMs: 100_000 });
+    const late = deferred<string>();
+    const straggler = breaker.execute(() => late.promise);
+    await fail(breaker, 1);
+    const openedAt = clock.now();
+    late.reject(Object.assign(new Error('429'), { retryAfterMs: 120_000 }));
+    await expect(straggler).rejects.toThrow('429');
+    expect(breaker.snapshot().nextTrialAt).toBe(openedAt + 100_000);
   });
 
   it('caps a Retry-After at maxOpenDurationMs', async () => {
@@ -326,20 +358,6 @@ describe('deadlines and aborts', () => {
     expect(called).toBe(false);
   });
 
-  it('counts an error thrown after the caller aborted as an abort, not a failure', async () => {
-    const { breaker } = setup({ failMax: 1 });
-    const controller = new AbortController();
-    const call = breaker.execute(
-      (s) => new Promise((_, reject) => s.addEventListener('abort', () => reject(new Error('aborted')))),
-      {
-        signal: controller.signal,
-      },
-    );
-    controller.abort();
-    await expect(call).rejects.toBeDefined();
-    expect(breaker.state).toBe('closed');
-  });
-
   it('leaves no listener on a long-lived caller signal after 1 000 000 calls', async () => {
     const { breaker, clock } = setup({ callTimeoutMs: 1_000 });
     const controller = new AbortController();
@@ -349,7 +367,29 @@ describe('deadlines and aborts', () => {
   }, 60_000);
 });
 
+describe('signals', () => {
+  it('gives each call that takes a signal its own, so listeners an SDK leaves behind die with the call', async () => {
+    const { breaker } = setup();
+    const seen = new Set<AbortSignal>();
+    for (let i = 0; i < 3; i++) {
+      await breaker.execute((signal) => {
+        seen.add(signal);
+        signal.addEventListener('abort', () => {}); // never removed, as openai-node does
+        return ok();
+      });
+    }
+    expect(seen.size).toBe(3);
+  });
+});
+
 describe('classification', () => {
+  it('ignores a BulkheadFullError whatever the classifier says: it is our own saturation', async () => {
+    const { breaker } = setup({ failMax: 1 });
+    const full = new BulkheadFullError(1, 0);
+    await expect(breaker.execute(() => Promise.reject(full))).rejects.toBe(full);
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', callsInWindow: 0 });
+  });
+
   it('passes ignored errors through unchanged and counts them as nothing', async () => {
     const callerError = Object.assign(new Error('bad request'), { status: 400 });
     const { breaker } = setup({
@@ -449,12 +489,17 @@ describe('modes', () => {
     ]);
   });
 
-  it('disabled passes every call and records nothing', async () => {
-    const { breaker } = setup({ failMax: 1, mode: 'disabled' });
+  it('disabled passes every call and records nothing, not even in metrics', async () => {
+    const recorded: string[] = [];
+    const breaker = new CircuitBreaker(
+      { name: 'svc', clock: new ManualClock(), failMax: 1, mode: 'disabled' },
+      { observer: { onCall: (status) => recorded.push(status), onTransition() {}, onShadowTrip() {} } },
+    );
     expect(breaker.state).toBe('disabled');
     await fail(breaker, 5);
     await expect(breaker.execute(ok)).resolves.toBe('ok');
     expect(breaker.snapshot()).toMatchObject({ state: 'disabled', callsInWindow: 0 });
+    expect(recorded).toEqual([]);
   });
 
   it('metrics_only blocks nothing, reports each would-be trip and starts a fresh window', async () => {
@@ -514,14 +559,33 @@ describe('configuration', () => {
   });
 
   it('uses the documented defaults', () => {
-    expect(new CircuitBreaker({ name: 'svc' }).config).toMatchObject({
+    expect(new CircuitBreaker({ name: 'svc' }).config).toEqual({
+      name: 'svc',
       failMax: 5,
       slidingWindow: { kind: 'time', seconds: 60 },
+      failureRateThreshold: undefined,
+      minimumCalls: 10,
+      slowCallDurationMs: undefined,
+      slowCallRateThreshold: 100,
       openDurationMs: 60_000,
+      openDurationMultiplier: 1,
+      maxOpenDurationMs: 600_000,
       halfOpenMaxCalls: 1,
       successThreshold: 1,
       callTimeoutMs: undefined,
+      trialTimeoutMs: 30_000,
+      critical: false,
+      mode: undefined,
     });
+  });
+
+  it('judges rates once a count window is full when minimumCalls exceeds its size, as resilience4j does', async () => {
+    const { breaker } = setup({ failMax: 5, slidingWindow: { kind: 'count', size: 5 }, failureRateThreshold: 50 });
+    expect(breaker.config.minimumCalls).toBe(5);
+    await breaker.execute(ok);
+    await breaker.execute(ok);
+    await fail(breaker, 3);
+    expect(breaker.state).toBe('open');
   });
 });
 

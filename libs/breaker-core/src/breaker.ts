@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from './clock.js';
-import { CircuitOpenError, errorMessage, type TimeoutError } from './errors.js';
+import { BulkheadFullError, CircuitOpenError, errorMessage, type TimeoutError } from './errors.js';
 import { logTransition } from './logging.js';
 import { type BreakerConfig, type ResolvedBreakerConfig, resolveBreakerConfig } from './options.js';
 import { runWithDeadline } from './policies/timeout.js';
-import { NEVER_ABORTED } from './signals.js';
+import { idleSignal } from './signals.js';
 import type { CircuitState, Classification, StateChange, TransitionReason } from './types.js';
 import { createWindow, type SlidingWindow } from './windows/window.js';
 
@@ -84,6 +84,7 @@ export class CircuitBreaker {
   #state: CircuitState = 'closed';
   /** Bumped on every transition: a trial's result counts only within the half-open period it was admitted in. */
   #generation = 0;
+  #openedAt = 0;
   #openUntil = 0;
   #trialsInFlight = 0;
   #trialSuccesses = 0;
@@ -195,7 +196,7 @@ export class CircuitBreaker {
   #runPlain<T>(fn: (signal: AbortSignal) => Promise<T> | T, kind: CallKind, start: number): Promise<T> {
     let result: Promise<T> | T;
     try {
-      result = fn(NEVER_ABORTED);
+      result = fn(idleSignal(fn));
     } catch (error) {
       this.#settleError(error, kind, 0, start);
       return Promise.reject(error);
@@ -313,7 +314,8 @@ export class CircuitBreaker {
     if (kind === UNRECORDED) return;
     let verdict: Classification;
     try {
-      verdict = this.#classify(error);
+      // A full bulkhead is our own saturation, never the dependency's failure.
+      verdict = error instanceof BulkheadFullError ? 'ignore' : this.#classify(error);
     } catch {
       verdict = 'failure';
     }
@@ -348,6 +350,10 @@ export class CircuitBreaker {
     if (typeof retryAfterMs === 'number' && retryAfterMs > 0) {
       const at = (this.#needsNow ? now : this.#clock.now()) + retryAfterMs;
       if (at > this.#retryAfterUntil) this.#retryAfterUntil = at;
+      // A late call's Retry-After keeps an open circuit open longer, within the same cap.
+      if (this.#state === 'open') {
+        this.#openUntil = Math.max(this.#openUntil, Math.min(at, this.#openedAt + this.config.maxOpenDurationMs));
+      }
     }
     if (!this.#moves(kind, generation)) return;
     if (kind === TRIAL) {
@@ -412,6 +418,7 @@ export class CircuitBreaker {
     const grown = config.openDurationMs * config.openDurationMultiplier ** (this.#consecutiveTrips - 1);
     const asked = this.#retryAfterUntil - now;
     this.#retryAfterUntil = 0;
+    this.#openedAt = now;
     this.#openUntil = now + Math.min(Math.max(grown, asked), config.maxOpenDurationMs);
     this.#transition('open', reason, now);
   }

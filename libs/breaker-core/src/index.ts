@@ -62,7 +62,6 @@ export {
   type HealthStatus,
   type RegistryOptions,
 } from './registry.js';
-export { NEVER_ABORTED } from './signals.js';
 export type { CircuitState, Classification, Sourced, StateChange, TransitionReason, ValueSource } from './types.js';
 export {
   boolean,

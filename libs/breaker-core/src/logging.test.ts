@@ -1,8 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from './breaker.js';
-import { capturingLogger, ManualClock } from './testing.js';
+import { capturingLogger, flushPromises, ManualClock } from './testing.js';
 
 describe('logging', () => {
+  it('survives a rejection value that cannot be turned into a string: the circuit opens, nothing escapes', async () => {
+    const { logger, lines } = capturingLogger();
+    const breaker = new CircuitBreaker({ name: 'svc', clock: new ManualClock(), failMax: 1 }, { logger });
+    const opened: string[] = [];
+    breaker.onStateChange((c) => opened.push(c.to));
+    const weird = Object.create(null);
+    await expect(breaker.execute(() => Promise.reject(weird))).rejects.toBe(weird);
+    await flushPromises();
+    expect(breaker.state).toBe('open');
+    expect(opened).toEqual(['open']);
+    expect(lines[0]).toMatchObject({ msg: 'circuit opened', lastError: '[object Object]' });
+  });
+
   it('logs each transition once: open at warn with reason and last error, close at info', async () => {
     const { logger, lines } = capturingLogger();
     const clock = new ManualClock();

@@ -1,9 +1,9 @@
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from './errors.js';
+import { ConfigError, TimeoutError } from './errors.js';
 import { ensureMetric } from './metrics.js';
 import { BreakerRegistry } from './registry.js';
-import { ManualClock, silentLogger } from './testing.js';
+import { flushPromises, ManualClock, silentLogger } from './testing.js';
 
 function setup() {
   const promRegistry = new Registry();
@@ -108,6 +108,22 @@ describe('breaker metrics', () => {
     expect(lines(text, 'greenlang_circuit_breaker_failure_rate{')).toEqual([
       'greenlang_circuit_breaker_failure_rate{circuit_name="cache.redis"} 50',
     ]);
+  });
+
+  it('count a call that outlived its deadline once, as a timeout', async () => {
+    const { promRegistry, clock, registry } = setup();
+    const breaker = registry.breaker('erp_connectors.oracle', { callTimeoutMs: 100 });
+    const call = breaker.execute(() => new Promise(() => {}));
+    clock.advance(100);
+    await expect(call).rejects.toBeInstanceOf(TimeoutError);
+    await flushPromises();
+    const text = await promRegistry.metrics();
+    expect(
+      lines(text, 'greenlang_circuit_breaker_calls_total{circuit_name="erp_connectors.oracle",status="timeout"}'),
+    ).toEqual(['greenlang_circuit_breaker_calls_total{circuit_name="erp_connectors.oracle",status="timeout"} 1']);
+    expect(
+      lines(text, 'greenlang_circuit_breaker_calls_total{circuit_name="erp_connectors.oracle",status="failure"}'),
+    ).toEqual(['greenlang_circuit_breaker_calls_total{circuit_name="erp_connectors.oracle",status="failure"} 0']);
   });
 
   it('count shadow trips of a metrics_only circuit by reason', async () => {

@@ -159,7 +159,11 @@ export function resolveBreakerConfig(config: BreakerConfig): ResolvedBreakerConf
     failMax,
     slidingWindow,
     failureRateThreshold: c.failureRateThreshold,
-    minimumCalls: c.minimumCalls ?? BREAKER_DEFAULTS.minimumCalls,
+    // As in resilience4j: a count window can never hold more calls than its size.
+    minimumCalls: Math.min(
+      c.minimumCalls ?? BREAKER_DEFAULTS.minimumCalls,
+      slidingWindow.kind === 'count' ? slidingWindow.size : Number.POSITIVE_INFINITY,
+    ),
     slowCallDurationMs: c.slowCallDurationMs,
     slowCallRateThreshold: c.slowCallRateThreshold ?? BREAKER_DEFAULTS.slowCallRateThreshold,
     openDurationMs,

@@ -70,6 +70,12 @@ describe('BreakerRegistry', () => {
     );
   });
 
+  it('compares plain override values by value, so a client made twice shares its circuit', () => {
+    const registry = new BreakerRegistry({ metrics: false, logger: silentLogger() });
+    const first = registry.breaker('erp_connectors.sap', { slidingWindow: { kind: 'count', size: 50 } });
+    expect(registry.breaker('erp_connectors.sap', { slidingWindow: { kind: 'count', size: 50 } })).toBe(first);
+  });
+
   it('treats an override set to undefined as not given, keeping the file’s setting', () => {
     expect(setup().registry.breaker('factor_broker.ecoinvent', { failMax: undefined }).config.failMax).toBe(3);
   });

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { CircuitBreaker } from './breaker.js';
@@ -67,8 +68,9 @@ export class BreakerRegistry {
     const given = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
     const existing = this.#breakers.get(name);
     if (existing) {
+      // Plain data compares by value, functions (classify, clock) by identity: pass module-level ones.
       const differing = Object.keys({ ...given, ...existing.overrides }).filter(
-        (k) => given[k] !== existing.overrides[k],
+        (k) => !isDeepStrictEqual(given[k], existing.overrides[k]),
       );
       if (Object.keys(given).length > 0 && differing.length > 0) {
         throw new ConfigError(

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Clock, systemClock } from '../clock.js';
 import { BulkheadFullError } from '../errors.js';
-import { NEVER_ABORTED } from '../signals.js';
+import { idleSignal } from '../signals.js';
 import { clockSchema, MAX_TIMER_MS, nonNegativeInt, parseOrThrow, positiveInt, positiveNumber } from '../validation.js';
 
 // Node's setTimeout fires at once (with a warning) for longer delays, so longer waits are refused.
@@ -78,7 +78,7 @@ export class Bulkhead {
     try {
       // A queued caller may have aborted between being granted its slot and getting here.
       if (signal?.aborted) throw signal.reason;
-      return await fn(signal ?? NEVER_ABORTED);
+      return await fn(signal ?? idleSignal(fn));
     } finally {
       this.#release();
     }

@@ -1,5 +1,5 @@
 import { ConfigError, FallbackExhaustedError } from '../errors.js';
-import { NEVER_ABORTED } from '../signals.js';
+import { idleSignal } from '../signals.js';
 import type { Sourced, ValueSource } from '../types.js';
 
 export interface FallbackStep<T, S extends string = ValueSource> {
@@ -39,20 +39,19 @@ export async function fallbackChain<T, S extends string = ValueSource>(
     ]);
   }
   const caller = options?.signal;
-  const signal = caller ?? NEVER_ABORTED;
   const stopOn = options?.stopOn;
   const onStep = options?.onStep;
   const failures: Array<{ source: S; error: unknown }> = [];
   for (const step of steps) {
     const source = step.source;
-    if (signal.aborted) throw signal.reason;
+    if (caller?.aborted) throw caller.reason;
     let value: T | undefined;
     try {
       // Called as a method so a step object may use `this`.
-      value = await step.run(signal);
+      value = await step.run(caller ?? idleSignal(step.run));
     } catch (error) {
       onStep?.({ source, outcome: 'error', error });
-      if (signal.aborted || stopOn?.(error)) throw error;
+      if (caller?.aborted || stopOn?.(error)) throw error;
       failures.push({ source, error });
       continue;
     }

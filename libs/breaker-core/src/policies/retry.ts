@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Clock, systemClock } from '../clock.js';
 import { CircuitOpenError } from '../errors.js';
-import { NEVER_ABORTED } from '../signals.js';
+import { idleSignal } from '../signals.js';
 import { clockSchema, fnSchema, MAX_TIMER_MS, nonNegativeNumber, parseOrThrow, positiveInt } from '../validation.js';
 
 // Node's setTimeout fires at once (with a warning) for longer delays, so waits are capped to it.
@@ -157,7 +157,7 @@ export class RetryPolicy {
   ): Promise<T> {
     const caller = options?.signal;
     if (caller?.aborted) throw caller.reason;
-    const signal = caller ?? NEVER_ABORTED;
+    const signal = caller ?? idleSignal(fn);
     this.#budget?.recordCall();
     for (let attempt = 1; ; attempt++) {
       try {

@@ -136,7 +136,8 @@ describe('TimeoutPolicy.execute', () => {
     const result = policy.execute(
       () => {
         caller.abort('self-cancelled');
-        return new Promise<never>(() => {});
+        // As an SDK does on abort: this rejection must still be handled (vitest fails on unhandled ones).
+        return Promise.reject(new Error('aborted'));
       },
       { signal: caller.signal },
     );
@@ -153,6 +154,8 @@ describe('TimeoutPolicy.execute', () => {
     await expect(result).rejects.toBeInstanceOf(TimeoutError);
     call.reject(new Error('too late'));
     await flushPromises();
+    await expect(result).rejects.toBeInstanceOf(TimeoutError); // the late error changed nothing
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('leaves no abort listener on a long-lived caller signal after 100 000 calls', async () => {

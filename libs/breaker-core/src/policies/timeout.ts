@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Clock, systemClock } from '../clock.js';
 import { TimeoutError } from '../errors.js';
-import { NEVER_ABORTED } from '../signals.js';
+import { idleSignal } from '../signals.js';
 import { clockSchema, MAX_TIMER_MS, parseOrThrow, positiveNumber } from '../validation.js';
 
 export interface TimeoutPolicyOptions {
@@ -60,7 +60,7 @@ export function runWithDeadline<T>(fn: (signal: AbortSignal) => Promise<T> | T, 
   const controller = timeoutMs === undefined ? undefined : new AbortController();
   let result: Promise<T> | T;
   try {
-    result = fn(controller?.signal ?? caller ?? NEVER_ABORTED);
+    result = fn(controller?.signal ?? caller ?? idleSignal(fn));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -88,11 +88,7 @@ export function runWithDeadline<T>(fn: (signal: AbortSignal) => Promise<T> | T, 
         reject(error);
       }, timeoutMs);
     }
-    if (caller) {
-      // fn ran synchronously above and may itself have aborted the caller's signal.
-      if (caller.aborted) return onAbort();
-      caller.addEventListener('abort', onAbort);
-    }
+    // Watch fn's promise first, so that it is handled even if the caller has already aborted.
     pending.then(
       (value) => {
         cleanUp();
@@ -103,6 +99,11 @@ export function runWithDeadline<T>(fn: (signal: AbortSignal) => Promise<T> | T, 
         reject(error);
       },
     );
+    if (caller) {
+      // fn ran synchronously above and may itself have aborted the caller's signal.
+      if (caller.aborted) return onAbort();
+      caller.addEventListener('abort', onAbort);
+    }
   });
 }
 

@@ -21,6 +21,15 @@ describe('TimeWindow', () => {
     expect(window.calls).toBe(1);
   });
 
+  it('works with clocks that start before the epoch', () => {
+    const window = new TimeWindow(3);
+    window.record(true, false, -2_500);
+    window.record(false, false, -500);
+    expect([window.calls, window.failures]).toEqual([2, 1]);
+    window.refresh(500); // second -3 leaves the window
+    expect([window.calls, window.failures]).toEqual([1, 0]);
+  });
+
   it('recycles buckets without double counting across many laps', () => {
     const window = new TimeWindow(2);
     for (let second = 0; second < 100; second++) window.record(second % 2 === 0, false, second * 1_000);

@@ -25,7 +25,7 @@ export class TimeWindow implements SlidingWindow {
 
   record(failed: boolean, slow: boolean, now: number): void {
     this.refresh(now);
-    const i = this.#head % this.#size;
+    const i = this.#slot(this.#head);
     this.#calls[i]!++;
     this.calls++;
     if (failed) {
@@ -44,7 +44,7 @@ export class TimeWindow implements SlidingWindow {
     if (second - this.#head >= this.#size) {
       this.reset();
     } else {
-      for (let s = this.#head + 1; s <= second; s++) this.#evict(s % this.#size);
+      for (let s = this.#head + 1; s <= second; s++) this.#evict(this.#slot(s));
     }
     this.#head = second;
   }
@@ -56,6 +56,11 @@ export class TimeWindow implements SlidingWindow {
     this.calls = 0;
     this.failures = 0;
     this.slowCalls = 0;
+  }
+
+  /** The bucket of a second; clocks may start before the epoch (negative times). */
+  #slot(second: number): number {
+    return ((second % this.#size) + this.#size) % this.#size;
   }
 
   #evict(i: number): void {
