@@ -25,7 +25,7 @@ export {
   FallbackExhaustedError,
   TimeoutError,
 } from './errors.js';
-export { createLogger, REDACT_PATHS, REDACTED_KEYS } from './logging.js';
+export { createLogger, REDACTED_KEYS } from './logging.js';
 export {
   BreakerMetrics,
   CircuitStats,

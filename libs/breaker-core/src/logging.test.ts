@@ -34,7 +34,7 @@ describe('logging', () => {
     expect(lines[0]).toMatchObject({ lastError: 'ECONNREFUSED 10.0.0.7:443', openForMs: 1_000 });
   });
 
-  it('redacts authorization headers, API keys and passwords, nested up to an axios error’s config.headers', () => {
+  it('redacts secrets by key at any depth and in any case', () => {
     const { logger, lines } = capturingLogger();
     logger.info(
       {
@@ -42,11 +42,28 @@ describe('logging', () => {
         headers: { authorization: 'Bearer sk-1', 'x-api-key': 'sk-2' },
         err: { config: { headers: { Authorization: 'Bearer sk-3' } } },
         body: { api_key: 'sk-4' },
+        deep: { a: { b: { c: { d: { AUTHORIZATION: 'sk-5', 'X-API-KEY': 'sk-6' } } } } },
       },
       'request',
     );
     const text = JSON.stringify(lines[0]);
-    for (const secret of ['p1', 'sk-1', 'sk-2', 'sk-3', 'sk-4']) expect(text).not.toContain(secret);
+    for (const secret of ['p1', 'sk-1', 'sk-2', 'sk-3', 'sk-4', 'sk-5', 'sk-6']) expect(text).not.toContain(secret);
     expect(lines[0]).toMatchObject({ password: '[redacted]', headers: { 'x-api-key': '[redacted]' } });
+  });
+
+  it('drops the request an HTTP error carries, raw header text included, and keeps its status', () => {
+    const { logger, lines } = capturingLogger();
+    const error = Object.assign(new Error('Request failed with status code 503'), {
+      code: 'ERR_BAD_RESPONSE',
+      config: { headers: { Authorization: 'Bearer sk-7' } },
+      request: { _header: 'GET /v1 HTTP/1.1\r\nAuthorization: Bearer sk-8\r\n' },
+      response: { status: 503, config: { headers: { Authorization: 'Bearer sk-9' } } },
+    });
+    logger.warn({ err: error }, 'upstream failed');
+    const text = JSON.stringify(lines[0]);
+    for (const secret of ['sk-7', 'sk-8', 'sk-9']) expect(text).not.toContain(secret);
+    expect(lines[0]).toMatchObject({
+      err: { message: 'Request failed with status code 503', code: 'ERR_BAD_RESPONSE', status: 503 },
+    });
   });
 });

@@ -2,37 +2,59 @@ import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'p
 import { errorMessage } from './errors.js';
 import type { StateChange } from './types.js';
 
-/** Field names whose values never reach a log line, down to the fourth level of nesting (an axios error's `config.headers`). */
-export const REDACTED_KEYS = [
+/** Field names (any case, any depth) whose values never reach a log line. */
+export const REDACTED_KEYS: readonly string[] = [
   'authorization',
-  'Authorization',
+  'proxy-authorization',
   'x-api-key',
-  'X-Api-Key',
+  'api-key',
   'api_key',
-  'apiKey',
+  'apikey',
   'password',
-  'connectionString',
+  'connectionstring',
+  'cookie',
+  'set-cookie',
 ];
 
-export const REDACT_PATHS = REDACTED_KEYS.flatMap((key) => {
-  const k = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
-  const join = (prefix: string) => (k.startsWith('[') ? `${prefix}${k}` : `${prefix}.${k}`);
-  return [k.startsWith('[') ? k : key, join('*'), join('*.*'), join('*.*.*')];
-});
+const SECRET = new Set(REDACTED_KEYS);
+const CENSOR = '[redacted]';
+/** Parts of an HTTP client's error that repeat the request, headers included (axios: config, request, response). */
+const REQUEST_ECHOES = ['config', 'request', 'response'];
 
 /**
- * The pino logger the registry uses when none is given: JSON to stdout (or `destination`) at `GL_VCCI_LOG_LEVEL`
- * (default info), with secrets redacted. Pass `redact` paths of your own to add to the defaults.
+ * The pino logger the registry uses when none is given: JSON to stdout (or `destination`) at
+ * `GL_VCCI_LOG_LEVEL` (default info). Secrets are redacted by key at any depth and in any case
+ * (pino's path-based `redact` cannot say "any depth" or "any case"), and an error's copies of
+ * its request are dropped, since the raw request text carries its headers.
  */
 export function createLogger(options: LoggerOptions = {}, destination?: DestinationStream): Logger {
-  const extra = Array.isArray(options.redact) ? options.redact : (options.redact?.paths ?? []);
   const settings: LoggerOptions = {
     name: 'gl-vcci',
     level: process.env.GL_VCCI_LOG_LEVEL ?? 'info',
     ...options,
-    redact: { paths: [...REDACT_PATHS, ...extra], censor: '[redacted]' },
+    // Runs before serializers: it turns every Error it meets (under any key) into a safe object.
+    formatters: { ...options.formatters, log: (object) => redact(object, 0) as Record<string, unknown> },
   };
   return destination ? pino(settings, destination) : pino(settings);
+}
+
+function serializeError(error: Error, depth: number): Record<string, unknown> {
+  const out = pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
+  for (const key of REQUEST_ECHOES) delete out[key];
+  const status = (error as { response?: { status?: unknown } }).response?.status;
+  if (typeof status === 'number') out.status = status;
+  return redact(out, depth) as Record<string, unknown>;
+}
+
+function redact(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null || depth > 8) return value;
+  if (value instanceof Error) return serializeError(value, depth + 1);
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    out[key] = SECRET.has(key.toLowerCase()) ? CENSOR : redact(inner, depth + 1);
+  }
+  return out;
 }
 
 /** One line per transition: opening (and forced open) at warn with what caused it, the rest at info. */

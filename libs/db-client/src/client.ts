@@ -1,4 +1,4 @@
-import { type CircuitBreaker, CircuitOpenError, type Clock, NEVER_ABORTED, TimeoutError } from '@gl-vcci/breaker-core';
+import { type CircuitBreaker, CircuitOpenError, type Clock, TimeoutError } from '@gl-vcci/breaker-core';
 import { Pool, type QueryResult, type QueryResultRow } from 'pg';
 import { classifyPgError } from './classify.js';
 import { acquire, type Lease, type Statement } from './connection.js';
@@ -137,7 +137,10 @@ class PostgresClient implements DbClient {
   async #onReplica<R extends QueryResultRow>(replica: Pool, spec: QuerySpec, primaryError: unknown) {
     this.#log.debug(errorFields(primaryError), 'read-only query failing over to the replica');
     try {
-      return sourced(await this.#runOnce<R>(replica, spec, spec.options.signal ?? NEVER_ABORTED), 'failover');
+      return sourced(
+        await this.#runOnce<R>(replica, spec, spec.options.signal ?? new AbortController().signal),
+        'failover',
+      );
     } catch (replicaError) {
       // The caller's own mistake (bad SQL) is theirs whichever server said so; an abort is an abort.
       if (spec.options.signal?.aborted || classifyPgError(replicaError) !== 'failure') throw replicaError;

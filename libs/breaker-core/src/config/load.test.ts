@@ -407,4 +407,13 @@ describe('reading the source', () => {
       '<text>: YAML syntax error at line 3, column 3: Map keys must be unique',
     );
   });
+
+  it('refuses at load what the breaker would refuse at its first call, under the YAML key', () => {
+    const text =
+      'cache:\n  redis: { fail_max: 10, window_calls: 5 }\ndatabase:\n  postgres: { call_timeout: 3000000 }\n';
+    expect(messageOf(() => loadConfig(text))).toBe(
+      '<text>: cache.redis.fail_max: failMax (10) can never be reached in a window of the last 5 calls (use Infinity to trip on rates only) (in development, staging, production); ' +
+        'database.postgres.call_timeout: expected at most 2147483647 ms, got 3000000000 (in development, staging, production)',
+    );
+  });
 });

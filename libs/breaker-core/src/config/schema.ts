@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { BreakerConfig } from '../options.js';
+import { ConfigError } from '../errors.js';
+import { type BreakerConfig, resolveBreakerConfig } from '../options.js';
 import { boolean, nonEmptyString, nonNegativeNumber, percentage, positiveInt, positiveNumber } from '../validation.js';
 
 export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
@@ -7,7 +8,7 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 
 const MODES = ['metrics_only', 'forced_open', 'disabled'] as const;
 
-// Caps match resolveBreakerConfig's, so a value it would refuse fails at load with its YAML path.
+// The same caps as resolveBreakerConfig's, in the file's units; mergedIssues checks the rest with it.
 const MAX_WINDOW_SECONDS = 86_400;
 const MAX_WINDOW_CALLS = 1_000_000;
 
@@ -95,7 +96,11 @@ export function blockIssues(settings: ServiceSettings): Array<{ key: string; mes
   return [];
 }
 
-/** Rules that hold between keys once the levels are merged, whichever level each came from. */
+/**
+ * Rules that hold once the levels are merged, whichever level each key came from: the YAML-only
+ * ones here, then everything the breaker itself would refuse (resolveBreakerConfig), reported
+ * under the YAML key, so a bad file fails at load and not at the first call.
+ */
 export function mergedIssues(settings: ServiceSettings): Array<{ key: string; message: string }> {
   const issues: Array<{ key: string; message: string }> = [];
   if (settings.enabled === false && settings.mode !== undefined && settings.mode !== 'disabled') {
@@ -108,8 +113,38 @@ export function mergedIssues(settings: ServiceSettings): Array<{ key: string; me
   if (max !== undefined && open !== undefined && max < open) {
     issues.push({ key: 'max_open_duration', message: `expected at least timeout_duration (${open}), got ${max}` });
   }
+  try {
+    resolveBreakerConfig(toBreakerConfig('check', settings));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const issue of error.issues) {
+      const field = issue.path.split('.')[0] ?? '';
+      const window = settings.window_calls !== undefined ? 'window_calls' : 'reset_timeout';
+      const key = field === 'slidingWindow' ? window : (YAML_KEY[field as keyof typeof YAML_KEY] ?? field);
+      // A YAML rule above already said it in the file's own terms.
+      if (!issues.some((i) => i.key === key)) issues.push({ key, message: issue.message });
+    }
+  }
   return issues;
 }
+
+/** The YAML key each BreakerConfig field comes from (see toBreakerConfig). */
+const YAML_KEY = {
+  failMax: 'fail_max',
+  failureRateThreshold: 'failure_rate_threshold',
+  minimumCalls: 'minimum_calls',
+  slowCallDurationMs: 'slow_call_duration',
+  slowCallRateThreshold: 'slow_call_rate_threshold',
+  openDurationMs: 'timeout_duration',
+  openDurationMultiplier: 'open_duration_multiplier',
+  maxOpenDurationMs: 'max_open_duration',
+  halfOpenMaxCalls: 'half_open_max_calls',
+  successThreshold: 'success_threshold',
+  callTimeoutMs: 'call_timeout',
+  trialTimeoutMs: 'trial_timeout',
+  critical: 'critical',
+  mode: 'mode',
+} as const;
 
 /** Maps merged settings to the breaker's options (ms); only the keys that are set appear. */
 export function toBreakerConfig(name: string, settings: ServiceSettings): BreakerConfig {
