@@ -5,54 +5,19 @@ import { logTransition } from './logging.js';
 import { type BreakerConfig, type ResolvedBreakerConfig, resolveBreakerConfig } from './options.js';
 import { runWithDeadline } from './policies/timeout.js';
 import { idleSignal } from './signals.js';
-import type { CircuitState, Classification, StateChange, TransitionReason } from './types.js';
+import type {
+  BreakerObserver,
+  BreakerRuntime,
+  BreakerSnapshot,
+  CircuitState,
+  Classification,
+  ExecuteOptions,
+  Outcome,
+  Refusal,
+  StateChange,
+  TransitionReason,
+} from './types.js';
 import { createWindow, type SlidingWindow } from './windows/window.js';
-
-export type CallStatus = 'success' | 'failure' | 'rejected' | 'ignored' | 'timeout';
-
-/** Receives every call outcome and transition; the registry's metrics implement it. */
-export interface BreakerObserver {
-  /** `durationMs` is NaN for calls that never ran (rejections). */
-  onCall(status: CallStatus, durationMs: number): void;
-  onTransition(change: StateChange): void;
-  /** In `metrics_only` mode: the circuit would have opened for `reason`. */
-  onShadowTrip(reason: TransitionReason): void;
-}
-
-export interface BreakerRuntime {
-  logger?: Logger;
-  observer?: BreakerObserver;
-}
-
-export interface ExecuteOptions {
-  /** The caller's own signal: combined with the call deadline; an abort counts as neither failure nor success. */
-  signal?: AbortSignal;
-}
-
-export interface BreakerSnapshot {
-  name: string;
-  state: CircuitState;
-  critical: boolean;
-  /** Percentages over the calls now in the window (0 when it is empty). */
-  failureRate: number;
-  slowCallRate: number;
-  callsInWindow: number;
-  failuresInWindow: number;
-  lastTransition: { from: CircuitState; to: CircuitState; reason: TransitionReason; at: number } | undefined;
-  /** Clock time from which trial calls are let through, while open. */
-  nextTrialAt: number | undefined;
-}
-
-/** Why the circuit refused a call: what CircuitOpenError carries, as a plain value. */
-export interface Refusal {
-  circuitName: string;
-  state: CircuitState;
-  /** Milliseconds until a trial call will be let through; undefined when forced open or half-open busy. */
-  retryAfterMs: number | undefined;
-  lastError: unknown;
-}
-
-export type Outcome<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
 
 type Listener = (change: StateChange) => void;
 
@@ -66,8 +31,8 @@ type CallKind = typeof NORMAL | typeof TRIAL | typeof UNRECORDED;
 /**
  * A circuit breaker: closed → open on too many failures or slow calls in its sliding window,
  * open → half-open after the open duration (checked lazily: no timers while idle), half-open →
- * closed after enough trial successes or back to open on a trial failure. Calls from an earlier
- * state that finish late are counted in metrics but cannot move the state machine.
+ * closed after enough trial successes or back to open on a trial failure. A trial counts only
+ * within its own half-open period; an ordinary call only while the circuit is counting.
  */
 export class CircuitBreaker {
   readonly name: string;

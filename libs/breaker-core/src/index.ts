@@ -1,13 +1,4 @@
-export {
-  type BreakerObserver,
-  type BreakerRuntime,
-  type BreakerSnapshot,
-  type CallStatus,
-  CircuitBreaker,
-  type ExecuteOptions,
-  type Outcome,
-  type Refusal,
-} from './breaker.js';
+export { CircuitBreaker } from './breaker.js';
 export { type Clock, systemClock } from './clock.js';
 export {
   type LoadConfigOptions,
@@ -26,13 +17,7 @@ export {
   TimeoutError,
 } from './errors.js';
 export { createLogger, REDACTED_KEYS } from './logging.js';
-export {
-  BreakerMetrics,
-  CircuitStats,
-  DEFAULT_DURATION_BUCKETS,
-  ensureMetric,
-  type MetricsOptions,
-} from './metrics.js';
+export { DEFAULT_DURATION_BUCKETS, ensureMetric, type MetricsOptions } from './metrics.js';
 export {
   BREAKER_DEFAULTS,
   type BreakerConfig,
@@ -62,7 +47,21 @@ export {
   type HealthStatus,
   type RegistryOptions,
 } from './registry.js';
-export type { CircuitState, Classification, Sourced, StateChange, TransitionReason, ValueSource } from './types.js';
+export type {
+  BreakerObserver,
+  BreakerRuntime,
+  BreakerSnapshot,
+  CallStatus,
+  CircuitState,
+  Classification,
+  ExecuteOptions,
+  Outcome,
+  Refusal,
+  Sourced,
+  StateChange,
+  TransitionReason,
+  ValueSource,
+} from './types.js';
 export {
   boolean,
   clockSchema,

@@ -1,7 +1,7 @@
 import { Counter, Gauge, register as globalRegistry, type Metric, type Registry } from 'prom-client';
-import type { BreakerObserver, CallStatus, CircuitBreaker } from './breaker.js';
+import type { CircuitBreaker } from './breaker.js';
 import { ConfigError } from './errors.js';
-import type { CircuitState, StateChange, TransitionReason } from './types.js';
+import type { BreakerObserver, CallStatus, CircuitState, StateChange, TransitionReason } from './types.js';
 
 export interface MetricsOptions {
   /** Where the collectors are registered (default prom-client's global registry). */

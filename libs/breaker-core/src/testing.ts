@@ -44,13 +44,7 @@ export class ManualClock implements Clock {
   /** Moves time forward by `ms`, running every timer that falls due on the way. */
   advance(ms: number): void {
     const target = this.#now + ms;
-    for (;;) {
-      const due = this.#timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!due) break;
-      this.#timers = this.#timers.filter((t) => t !== due);
-      this.#now = due.at;
-      due.callback();
-    }
+    while (this.#runNextDue(target));
     this.#now = target;
   }
 
@@ -58,16 +52,19 @@ export class ManualClock implements Clock {
   async advanceAsync(ms: number): Promise<void> {
     const target = this.#now + ms;
     await flushPromises();
-    for (;;) {
-      const due = this.#timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!due) break;
-      this.#timers = this.#timers.filter((t) => t !== due);
-      this.#now = due.at;
-      due.callback();
-      await flushPromises();
-    }
+    while (this.#runNextDue(target)) await flushPromises();
     this.#now = target;
     await flushPromises();
+  }
+
+  /** Runs the earliest timer due by `target` (at its own time); false when none is. */
+  #runNextDue(target: number): boolean {
+    const due = this.#timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+    if (!due) return false;
+    this.#timers = this.#timers.filter((t) => t !== due);
+    this.#now = due.at;
+    due.callback();
+    return true;
   }
 }
 
@@ -109,4 +106,18 @@ export function capturingLogger(options: LoggerOptions = {}): {
     },
   });
   return { logger: createLogger({ level: 'debug', ...options }, sink), lines };
+}
+
+/** A live view of a promise's state, to assert on calls that must still be pending. */
+export function track<T>(promise: Promise<T>): {
+  status: 'pending' | 'fulfilled' | 'rejected';
+  value?: T;
+  error?: unknown;
+} {
+  const state: { status: 'pending' | 'fulfilled' | 'rejected'; value?: T; error?: unknown } = { status: 'pending' };
+  promise.then(
+    (value) => Object.assign(state, { status: 'fulfilled', value }),
+    (error: unknown) => Object.assign(state, { status: 'rejected', error }),
+  );
+  return state;
 }

@@ -1,3 +1,5 @@
+import type { Logger } from 'pino';
+
 /** Automatic states (closed, open, half_open) and the manual modes an operator can set. */
 export type CircuitState = 'closed' | 'open' | 'half_open' | 'forced_open' | 'disabled' | 'metrics_only';
 
@@ -38,3 +40,49 @@ export interface Sourced<T, S extends string = ValueSource> {
   value: T;
   source: S;
 }
+
+export type CallStatus = 'success' | 'failure' | 'rejected' | 'ignored' | 'timeout';
+
+/** Receives every call outcome and transition; the registry's metrics implement it. */
+export interface BreakerObserver {
+  /** `durationMs` is NaN for calls that never ran (rejections). */
+  onCall(status: CallStatus, durationMs: number): void;
+  onTransition(change: StateChange): void;
+  /** In `metrics_only` mode: the circuit would have opened for `reason`. */
+  onShadowTrip(reason: TransitionReason): void;
+}
+
+export interface BreakerRuntime {
+  logger?: Logger;
+  observer?: BreakerObserver;
+}
+
+export interface ExecuteOptions {
+  /** The caller's own signal: combined with the call deadline; an abort counts as neither failure nor success. */
+  signal?: AbortSignal;
+}
+
+export interface BreakerSnapshot {
+  name: string;
+  state: CircuitState;
+  critical: boolean;
+  /** Percentages over the calls now in the window (0 when it is empty). */
+  failureRate: number;
+  slowCallRate: number;
+  callsInWindow: number;
+  failuresInWindow: number;
+  lastTransition: { from: CircuitState; to: CircuitState; reason: TransitionReason; at: number } | undefined;
+  /** Clock time from which trial calls are let through, while open. */
+  nextTrialAt: number | undefined;
+}
+
+/** Why the circuit refused a call: what CircuitOpenError carries, as a plain value. */
+export interface Refusal {
+  circuitName: string;
+  state: CircuitState;
+  /** Milliseconds until a trial call will be let through; undefined when forced open or half-open busy. */
+  retryAfterMs: number | undefined;
+  lastError: unknown;
+}
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };

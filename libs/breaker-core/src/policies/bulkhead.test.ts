@@ -2,19 +2,10 @@ import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BulkheadFullError, ConfigError } from '../errors.js';
-import { deferred, flushPromises, ManualClock } from '../testing.js';
+import { deferred, flushPromises, ManualClock, track } from '../testing.js';
 import { Bulkhead } from './bulkhead.js';
 
 /** Lets a test ask whether a promise has settled yet without awaiting it. */
-function track<T>(promise: Promise<T>) {
-  const state: { status: 'pending' | 'fulfilled' | 'rejected'; value?: T; error?: unknown } = { status: 'pending' };
-  promise.then(
-    (value) => Object.assign(state, { status: 'fulfilled', value }),
-    (error: unknown) => Object.assign(state, { status: 'rejected', error }),
-  );
-  return state;
-}
-
 describe('Bulkhead options', () => {
   it.each([
     [{ maxConcurrent: 0 }, 'maxConcurrent: expected a positive integer, got 0'],

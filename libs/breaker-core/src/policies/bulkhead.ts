@@ -4,8 +4,6 @@ import { BulkheadFullError } from '../errors.js';
 import { idleSignal } from '../signals.js';
 import { clockSchema, MAX_TIMER_MS, nonNegativeInt, parseOrThrow, positiveInt, positiveNumber } from '../validation.js';
 
-// Node's setTimeout fires at once (with a warning) for longer delays, so longer waits are refused.
-
 export interface BulkheadOptions {
   /** Calls allowed to run at once. */
   maxConcurrent: number;

@@ -4,7 +4,6 @@ import { CircuitOpenError } from '../errors.js';
 import { idleSignal } from '../signals.js';
 import { clockSchema, fnSchema, MAX_TIMER_MS, nonNegativeNumber, parseOrThrow, positiveInt } from '../validation.js';
 
-// Node's setTimeout fires at once (with a warning) for longer delays, so waits are capped to it.
 // ratio * calls is a float: 0.29 * 100 is 28.999…, which must still allow 29 retries.
 const EPSILON = 1e-9;
 

@@ -1,19 +1,10 @@
 import { getEventListeners, setMaxListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, TimeoutError } from '../errors.js';
-import { deferred, flushPromises, ManualClock } from '../testing.js';
+import { deferred, flushPromises, ManualClock, track } from '../testing.js';
 import { TimeoutPolicy } from './timeout.js';
 
 /** Lets a test ask whether a promise has settled yet without awaiting it. */
-function track<T>(promise: Promise<T>) {
-  const state: { status: 'pending' | 'fulfilled' | 'rejected'; value?: T; error?: unknown } = { status: 'pending' };
-  promise.then(
-    (value) => Object.assign(state, { status: 'fulfilled', value }),
-    (error: unknown) => Object.assign(state, { status: 'rejected', error }),
-  );
-  return state;
-}
-
 describe('TimeoutPolicy options', () => {
   it.each([
     [{ timeoutMs: 0 }, 'timeoutMs: expected a positive number, got 0'],
