@@ -1,5 +1,8 @@
 import { createHook } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BreakerRegistry } from '@gl-vcci/breaker-core';
+import { silentLogger } from '@gl-vcci/breaker-core/testing';
+import { Registry } from 'prom-client';
 import { gc, median } from './harness.js';
 import { cockatiel, opossum, ours, succeed } from './subjects.js';
 
@@ -21,6 +24,10 @@ export const FOOTPRINT_KINDS: Kind[] = [
   { label: 'none (idle process)', make: () => ({}) },
   { label: 'ours (count 100)', make: () => ours.count() },
   { label: 'ours (time 60 s)', make: () => ours.time() },
+  {
+    label: 'ours via a registry, metrics on',
+    make: () => registry!.breaker(`bench.${++made}`),
+  },
   { label: 'cockatiel ConsecutiveBreaker(5)', make: () => cockatiel.consecutive() },
   { label: 'cockatiel CountBreaker(100)', make: () => cockatiel.count() },
   {
@@ -29,6 +36,16 @@ export const FOOTPRINT_KINDS: Kind[] = [
     dispose: (b) => (b as ReturnType<typeof opossum.make>).shutdown(),
   },
 ];
+
+// The registry the "via a registry" kind makes its breakers in; a fresh one per round.
+let registry: BreakerRegistry | undefined;
+let made = 0;
+
+/** Heap plus ArrayBuffer memory: typed arrays (our windows) live outside the JS heap's count. */
+const memoryUsed = () => {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
 
 /** Live timers, unref'd ones included (process.getActiveResourcesInfo() leaves those out). */
 function timerCounter() {
@@ -48,22 +65,24 @@ export async function footprints(count: number, idleMs: number, rounds: number):
     const timerCounts: number[] = [];
     const idle: number[] = [];
     for (let round = 0; round < rounds; round++) {
+      registry = new BreakerRegistry({ metrics: { registry: new Registry() }, logger: silentLogger() });
       gc();
-      const heapBefore = process.memoryUsage().heapUsed;
+      const before = memoryUsed();
       const timers = timerCounter();
       const alive = Array.from({ length: count }, kind.make);
       timerCounts.push(timers.count() / count);
       timers.stop();
       gc();
-      bytes.push((process.memoryUsage().heapUsed - heapBefore) / count);
+      bytes.push((memoryUsed() - before) / count);
       await sleep(100); // let creation's aftermath settle before idling is measured
       const cpu = process.cpuUsage();
       const start = performance.now();
       await sleep(idleMs);
-      const used = process.cpuUsage(cpu);
-      idle.push(((used.user + used.system) * 1000) / (performance.now() - start));
+      const cpuUsed = process.cpuUsage(cpu);
+      idle.push(((cpuUsed.user + cpuUsed.system) * 1000) / (performance.now() - start));
       for (const b of alive) kind.dispose?.(b);
       alive.length = 0;
+      registry.close();
     }
     out.push({
       label: kind.label,

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, nsPerCall, runRounds, type Settings } from './harness.js';
+import { runRounds, type Settings } from './harness.js';
 import { footprints } from './memory.js';
 import { markdown } from './report.js';
 import { concurrencySubjects, microSubjects } from './subjects.js';
@@ -15,26 +15,10 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 
 log(`bench: ${quick ? 'quick' : 'full'} run, ${settings.rounds} rounds`);
 const micro = microSubjects();
-const microValues = await runRounds(
-  micro,
-  settings,
-  (call) => nsPerCall(call, settings),
-  (r) => log(`  per-call round ${r + 1} done`),
-);
+const microValues = await runRounds('micro', micro, settings, (r) => log(`  per-call round ${r + 1} done`));
 const concurrency = concurrencySubjects();
-const concurrencyValues = await runRounds(
-  concurrency,
-  settings,
-  async (call) => {
-    const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const start = process.hrtime.bigint();
-      await call();
-      times.push(Number(process.hrtime.bigint() - start));
-    }
-    return median(times);
-  },
-  (r) => log(`  concurrency round ${r + 1} done`),
+const concurrencyValues = await runRounds('concurrency', concurrency, { ...settings, batches: 5 }, (r) =>
+  log(`  concurrency round ${r + 1} done`),
 );
 log('  footprints');
 const prints = await footprints(10_000, quick ? 300 : 1_000, quick ? 1 : 3);

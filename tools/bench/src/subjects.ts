@@ -48,7 +48,7 @@ export const cockatiel = {
   count: () => cockatiel.policy(new CountBreaker({ threshold: 0.5, size: 100 })),
   /** Prometheus counter and histogram fed from the policy's events, children bound once. */
   withMetrics() {
-    const policy = cockatiel.consecutive();
+    const policy = cockatiel.count();
     const registers = [new Registry()];
     const calls = new Counter({ name: 'calls_total', help: 'h', labelNames: ['circuit_name', 'status'], registers });
     const duration = new Histogram({
@@ -105,7 +105,7 @@ export function microSubjects(): Subject[] {
   const o = 'open: rejection (caught)';
   const fb = 'open: fallback value';
   return [
-    subject(s, 'baseline await fn()', () => ({ call: succeed })),
+    subject(s, 'baseline await fn()', () => ({ call: () => succeed() })),
     subject(s, 'ours (count 100)', () => {
       const b = ours.count();
       return { call: () => b.execute(succeed) };
@@ -131,7 +131,7 @@ export function microSubjects(): Subject[] {
       return { call: () => b.fire(), dispose: () => b.shutdown() };
     }),
 
-    subject(m, 'baseline await fn()', () => ({ call: succeed })),
+    subject(m, 'baseline await fn()', () => ({ call: () => succeed() })),
     subject(m, 'ours + prom-client (collect at scrape)', () => {
       const { breaker, dispose } = ours.withMetrics();
       return { call: () => breaker.execute(succeed), dispose };
@@ -214,7 +214,7 @@ export function concurrencySubjects(): Subject[] {
   const all = (one: () => Promise<unknown>) => () => Promise.all(Array.from({ length: 10_000 }, one));
   const c = '10 000 concurrent calls';
   return [
-    subject(c, 'baseline', () => ({ call: all(later) })),
+    subject(c, 'baseline', () => ({ call: all(() => later()) })),
     subject(c, 'ours (count 100)', () => {
       const b = ours.count();
       return { call: all(() => b.execute(later)) };

@@ -10,7 +10,7 @@ export interface Sustained {
 }
 
 const SUBJECTS: Array<{ label: string; make: () => { call: Call; dispose?: () => void } }> = [
-  { label: 'baseline', make: () => ({ call: succeed }) },
+  { label: 'baseline', make: () => ({ call: () => succeed() }) },
   {
     label: 'ours + prom-client (count 100)',
     make: () => {
@@ -19,7 +19,7 @@ const SUBJECTS: Array<{ label: string; make: () => { call: Call; dispose?: () =>
     },
   },
   {
-    label: 'cockatiel + prom-client',
+    label: 'cockatiel CountBreaker(100) + prom-client',
     make: () => {
       const p = cockatiel.withMetrics();
       return { call: () => p.execute(succeed) };
