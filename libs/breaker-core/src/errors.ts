@@ -1,6 +1,9 @@
 import type { CircuitState } from './types.js';
 
-/** Base of every error raised by breaker-core: a stable `code` to branch on, the original as `cause`. */
+/**
+ * Base of every error raised by breaker-core and the clients (each client's own base extends it):
+ * a stable `code` to branch on, the original as `cause`.
+ */
 export abstract class BreakerCoreError extends Error {
   abstract readonly code: string;
   override get name(): string {
@@ -79,10 +82,13 @@ export class ConfigError extends BreakerCoreError {
   }
 }
 
-/** A message for any thrown value; never throws itself (String() does, on objects without a prototype). */
+/**
+ * A message for any thrown value: an Error's message, or its class name when the message is
+ * empty (node-redis' TimeoutError). Never throws itself (String() does, on objects without a prototype).
+ */
 export function errorMessage(error: unknown): string {
   try {
-    return error instanceof Error ? error.message : String(error);
+    return error instanceof Error ? error.message || error.constructor.name : String(error);
   } catch {
     return Object.prototype.toString.call(error);
   }

@@ -1,4 +1,6 @@
+export type { Logger } from 'pino';
 export { CircuitBreaker } from './breaker.js';
+export { anObject, breakerOverridesSchema, durationMs, loggerSchema, registrySchema } from './client-options.js';
 export { type Clock, systemClock } from './clock.js';
 export {
   type LoadConfigOptions,
@@ -13,6 +15,7 @@ export {
   BulkheadFullError,
   CircuitOpenError,
   ConfigError,
+  errorMessage,
   FallbackExhaustedError,
   TimeoutError,
 } from './errors.js';
@@ -67,6 +70,7 @@ export {
   clockSchema,
   describeValue,
   fnSchema,
+  formatIssues,
   type Issue,
   MAX_TIMER_MS,
   nonEmptyString,

@@ -36,12 +36,17 @@ export function toIssues(error: z.ZodError, input: unknown, prefix: ReadonlyArra
   });
 }
 
+/** Issues as one line: `path: message; path: message` (`(root)` for the value itself). */
+export function formatIssues(issues: readonly Issue[]): string {
+  return issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
+}
+
 /** Parses `input` with `schema` or throws one ConfigError listing every bad field. */
 export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, context: string): z.output<S> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   const issues = toIssues(parsed.error, input);
-  throw new ConfigError(`${context}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, issues);
+  throw new ConfigError(`${context}: ${formatIssues(issues)}`, issues);
 }
 
 function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {

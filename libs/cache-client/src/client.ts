@@ -1,9 +1,9 @@
-import type { CircuitBreaker } from '@gl-vcci/breaker-core';
+import { type CircuitBreaker, errorMessage } from '@gl-vcci/breaker-core';
 import { LocalCache } from './cache.js';
 import { isCallerError } from './classify.js';
 import { decode, encode } from './codec.js';
 import { type RedisClient, RedisConnection } from './connection.js';
-import { CacheClosedError, CacheCommandError, messageOf } from './errors.js';
+import { CacheClosedError, CacheCommandError } from './errors.js';
 import { type CacheMetrics, createCacheMetrics } from './metrics.js';
 import { checkKey, checkKeys, checkLoader, checkTtl, resolveOptions } from './options.js';
 import type { CacheClient, CacheClientOptions, CacheHit, CacheLogger, CacheResult, CacheStatus } from './types.js';
@@ -242,7 +242,7 @@ class RedisCache implements CacheClient {
   /** Per call, so at debug: the outage itself is logged once by the connection and the breaker. */
   #fellBack(operation: string, error: unknown): void {
     this.#logger.debug(
-      { operation, error: error instanceof Error ? error.constructor.name : typeof error, reason: messageOf(error) },
+      { operation, error: error instanceof Error ? error.constructor.name : typeof error, reason: errorMessage(error) },
       'redis unavailable: local tier used',
     );
   }

@@ -1,13 +1,10 @@
+import { BreakerCoreError, errorMessage } from '@gl-vcci/breaker-core';
+
 /**
  * Base of the errors this client raises itself at run time: a stable `code` to branch on, the
  * original as `cause`. Invalid options are breaker-core's ConfigError.
  */
-export abstract class CacheError extends Error {
-  abstract readonly code: string;
-  override get name(): string {
-    return this.constructor.name;
-  }
-}
+export abstract class CacheError extends BreakerCoreError {}
 
 /** A call was given a bad key, TTL or loader; the message names the method and the argument. */
 export class CacheArgumentError extends CacheError {
@@ -21,7 +18,7 @@ export class CacheSerializationError extends CacheError {
     readonly key: string,
     cause: unknown,
   ) {
-    super(`Cache value for key "${key}" cannot be stored as JSON: ${messageOf(cause)}`, { cause });
+    super(`Cache value for key "${key}" cannot be stored as JSON: ${errorMessage(cause)}`, { cause });
   }
 }
 
@@ -32,7 +29,7 @@ export class CacheDecodeError extends CacheError {
     readonly key: string,
     cause: unknown,
   ) {
-    super(`Cache value for key "${key}" is not JSON: ${messageOf(cause)}`, { cause });
+    super(`Cache value for key "${key}" is not JSON: ${errorMessage(cause)}`, { cause });
   }
 }
 
@@ -47,7 +44,7 @@ export class CacheCommandError extends CacheError {
     readonly command: string,
     cause: unknown,
   ) {
-    super(`Redis refused ${command} on key "${key}": ${messageOf(cause)}`, { cause });
+    super(`Redis refused ${command} on key "${key}": ${errorMessage(cause)}`, { cause });
   }
 }
 
@@ -57,9 +54,4 @@ export class CacheClosedError extends CacheError {
   constructor() {
     super('The cache client is closed');
   }
-}
-
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message || error.constructor.name;
-  return String(error);
 }

@@ -1,11 +1,15 @@
 import {
+  anObject,
   type BreakerConfig,
   type BreakerRegistry,
+  breakerOverridesSchema,
   describeValue,
-  MAX_TIMER_MS,
+  durationMs,
+  loggerSchema,
   nonEmptyString,
   parseOrThrow,
   positiveInt,
+  registrySchema,
 } from '@gl-vcci/breaker-core';
 import { z } from 'zod';
 import { classifyRedisError } from './classify.js';
@@ -27,30 +31,6 @@ export const DEFAULTS = {
   pingIntervalMs: 1_000,
   reconnectMaxDelayMs: 2_000,
 } as const;
-
-// An object's own message only for a value that is not an object: unknown keys keep zod's "Unrecognized key".
-const anObject = (what: string) => ({
-  error: (issue: { code: string }) => (issue.code === 'invalid_type' ? `expected ${what}` : undefined),
-});
-const durationMs = (what?: string) =>
-  positiveInt(what).max(MAX_TIMER_MS, { error: `expected at most ${MAX_TIMER_MS} ms` });
-const clientOwned = () => z.undefined({ error: 'expected nothing (the client owns it)' }).optional();
-
-const registrySchema = z.custom<BreakerRegistry>(
-  (r) =>
-    typeof (r as BreakerRegistry | null)?.breaker === 'function' &&
-    typeof (r as BreakerRegistry).settings === 'function',
-  { error: 'expected a BreakerRegistry' },
-);
-const loggerSchema = z.custom<CacheLogger>(
-  (l) => typeof (l as CacheLogger | null)?.child === 'function' && typeof (l as CacheLogger).warn === 'function',
-  { error: 'expected a pino logger' },
-);
-// Every other setting is checked by breaker-core when the breaker is built.
-const breakerSchema = z.looseObject(
-  { name: clientOwned(), classify: clientOwned() },
-  anObject('an object of breaker settings'),
-);
 
 const optionsSchema = z.strictObject(
   {
@@ -76,7 +56,7 @@ const optionsSchema = z.strictObject(
         anObject('an object of connection settings'),
       )
       .optional(),
-    breaker: breakerSchema.optional(),
+    breaker: breakerOverridesSchema.optional(),
     circuitName: nonEmptyString().optional(),
     logger: loggerSchema.optional(),
   },

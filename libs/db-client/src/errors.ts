@@ -1,16 +1,11 @@
-import type { Issue } from '@gl-vcci/breaker-core';
+import { BreakerCoreError, errorMessage, formatIssues, type Issue } from '@gl-vcci/breaker-core';
 
 /**
  * Base of the errors this client raises itself at run time: a stable `code` to branch on, the
  * original as `cause`. pg's own errors are rethrown unchanged; invalid options are breaker-core's
  * ConfigError.
  */
-export abstract class DbError extends Error {
-  abstract readonly code: string;
-  override get name(): string {
-    return this.constructor.name;
-  }
-}
+export abstract class DbError extends BreakerCoreError {}
 
 /** A query call was malformed (empty SQL, bad params or options); nothing reached the pool or the circuit. */
 export class DbQueryError extends DbError {
@@ -38,7 +33,7 @@ export class DbFailoverError extends DbError {
     readonly primaryError: unknown,
     cause: unknown,
   ) {
-    super(`The primary failed (${messageOf(primaryError)}) and so did the replica (${messageOf(cause)})`, {
+    super(`The primary failed (${errorMessage(primaryError)}) and so did the replica (${errorMessage(cause)})`, {
       cause,
     });
   }
@@ -53,16 +48,6 @@ export class DbTransactionAbortedError extends DbError {
   constructor() {
     super('The transaction was rolled back: a statement in it failed and the callback went on to return normally');
   }
-}
-
-// The same `path: message; …` lines as breaker-core's parseOrThrow.
-function formatIssues(issues: readonly Issue[]): string {
-  return issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
-}
-
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message || error.constructor.name;
-  return String(error);
 }
 
 /** What a log line may say about an error: never the error object itself (pg hangs its client, with credentials, on it). */

@@ -1,14 +1,18 @@
 import {
+  anObject,
   type BreakerConfig,
   type BreakerRegistry,
   boolean,
+  breakerOverridesSchema,
   describeValue,
+  durationMs,
   type Issue,
-  MAX_TIMER_MS,
+  loggerSchema,
   nonEmptyString,
   nonNegativeInt,
   parseOrThrow,
   positiveInt,
+  registrySchema,
   toIssues,
 } from '@gl-vcci/breaker-core';
 import type { PoolConfig } from 'pg';
@@ -30,32 +34,9 @@ export const DEFAULTS = {
 /** query_timeout = statement_timeout + this: the server cancels first, the client timer is the safety net. */
 export const QUERY_TIMEOUT_MARGIN_MS = 500;
 
-// An object's own message only for a value that is not an object: unknown keys keep zod's "Unrecognized key".
-const anObject = (what: string) => ({
-  error: (issue: { code: string }) => (issue.code === 'invalid_type' ? `expected ${what}` : undefined),
-});
-const durationMs = (what?: string) =>
-  positiveInt(what).max(MAX_TIMER_MS, { error: `expected at most ${MAX_TIMER_MS} ms` });
 // Not blank either: a URL of spaces (an unset variable padded by a template) is a mistake, not "the defaults".
 const url = () =>
   z.string({ error: 'expected a postgres:// URL' }).regex(/\S/, { error: 'expected a postgres:// URL' });
-const clientOwned = () => z.undefined({ error: 'expected nothing (the client owns it)' }).optional();
-
-const registrySchema = z.custom<BreakerRegistry>(
-  (r) =>
-    typeof (r as BreakerRegistry | null)?.breaker === 'function' &&
-    typeof (r as BreakerRegistry).settings === 'function',
-  { error: 'expected a BreakerRegistry' },
-);
-const loggerSchema = z.custom<DbLogger>(
-  (l) => typeof (l as DbLogger | null)?.child === 'function' && typeof (l as DbLogger).warn === 'function',
-  { error: 'expected a pino logger' },
-);
-// Every other setting is checked by breaker-core when the breaker is built.
-const breakerSchema = z.looseObject(
-  { name: clientOwned(), classify: clientOwned() },
-  anObject('an object of breaker settings'),
-);
 
 const poolSchema = z.looseObject(
   {
@@ -85,7 +66,7 @@ const optionsSchema = z.strictObject(
         error: 'expected true, false or the SQL of the probe',
       })
       .optional(),
-    breaker: breakerSchema.optional(),
+    breaker: breakerOverridesSchema.optional(),
   },
   anObject('an object of options'),
 );
