@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config/load.js';
 import { BreakerRegistry } from './registry.js';
-import { ManualClock, silentLogger } from './testing.js';
+import { capturingLogger, ManualClock, silentLogger } from './testing.js';
 
 const FILE = `
 global:
@@ -51,8 +51,18 @@ describe('BreakerRegistry', () => {
     expect(setup('production').registry.breaker('factor_broker.ecoinvent').config.failMax).toBe(10);
   });
 
-  it('gives a service the file does not list the global defaults', () => {
-    expect(setup().registry.breaker('factor_broker.epa').config.failMax).toBe(5);
+  it('gives a service the file does not list the global defaults, and warns once that it is not there', () => {
+    const { logger, lines } = capturingLogger();
+    const registry = new BreakerRegistry({
+      config: loadConfig(FILE, { environment: 'development' }),
+      metrics: false,
+      logger,
+    });
+    expect(registry.breaker('factor_broker.epa').config.failMax).toBe(5);
+    registry.breaker('factor_broker.epa');
+    expect(lines.map((l) => [l.msg, l.circuit])).toEqual([
+      ['circuit not in the config file: using global defaults', 'factor_broker.epa'],
+    ]);
   });
 
   it('returns the same breaker for the same name', () => {

@@ -81,6 +81,13 @@ export class BreakerRegistry {
       return existing.breaker;
     }
     const fromFile = this.config ? toBreakerConfig(name, settingsFor(this.config, name)) : { name };
+    if (this.config && !Object.hasOwn(this.config.services, name)) {
+      // Most often a typo: say so once, where it happens, rather than run on defaults unnoticed.
+      this.logger.warn(
+        { circuit: name, config: this.config.source },
+        'circuit not in the config file: using global defaults',
+      );
+    }
     const config: BreakerConfig = { clock: this.clock, ...fromFile, ...given, name };
     const stats = this.#metrics?.createStats();
     const breaker = new CircuitBreaker(config, { logger: this.logger, observer: stats });
