@@ -70,10 +70,14 @@ export function perCall(settings: Settings): Meter {
   };
 }
 
-/** ns for one whole call (e.g. 10 000 concurrent calls), after one warm-up run. */
+/**
+ * ns for one whole call (e.g. 10 000 concurrent calls), after one warm-up run. Each run starts
+ * from a collected heap, so it pays for its own garbage and not for the previous run's.
+ */
 export const wholeCall: Meter = async (call) => {
   await call();
   return async () => {
+    gc();
     const start = process.hrtime.bigint();
     await call();
     return Number(process.hrtime.bigint() - start);
@@ -149,8 +153,11 @@ export async function measureOne(
     const values: number[] = [];
     const differences: number[] = [];
     for (let i = 0; i < settings.batches; i++) {
+      // Which goes first alternates, so garbage one leaves for the next's GC is shared evenly.
+      const subjectFirst = i % 2 === 1;
+      const early = subjectFirst ? await batch() : undefined;
       const b = baseBatch ? await baseBatch() : undefined;
-      const value = await batch();
+      const value = early ?? (await batch());
       values.push(value);
       if (b !== undefined) differences.push(value - b);
     }

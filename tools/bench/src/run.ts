@@ -17,7 +17,7 @@ log(`bench: ${quick ? 'quick' : 'full'} run, ${settings.rounds} rounds`);
 const micro = microSubjects();
 const microValues = await runRounds('micro', micro, settings, (r) => log(`  per-call round ${r + 1} done`));
 const concurrency = concurrencySubjects();
-const concurrencyValues = await runRounds('concurrency', concurrency, { ...settings, batches: 5 }, (r) =>
+const concurrencyValues = await runRounds('concurrency', concurrency, { ...settings, batches: 11 }, (r) =>
   log(`  concurrency round ${r + 1} done`),
 );
 log('  footprints');
