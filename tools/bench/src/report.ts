@@ -86,7 +86,7 @@ function table(all: Row[], unit: string, scale = 1): string[] {
     const over =
       r.overhead === undefined || r.label.startsWith('baseline')
         ? ''
-        : `+${fmt(r.overhead / scale, scale === 1 ? 0 : 2)}`;
+        : `${r.overhead < 0 ? '−' : '+'}${fmt(Math.abs(r.overhead) / scale, scale === 1 ? 0 : 2)}`;
     lines.push(
       `| ${r.scenario} | ${r.label} | ${fmt(r.ns / scale, scale === 1 ? 0 : 2)} | ${fmt(r.min / scale, scale === 1 ? 0 : 2)}–${fmt(r.max / scale, scale === 1 ? 0 : 2)} | ${over} | ${ratio} | ${verdict} |`,
     );
