@@ -50,6 +50,7 @@ export {
   type HealthStatus,
   type RegistryOptions,
 } from './registry.js';
+export { parseRetryAfter } from './retry-after.js';
 export type {
   BreakerObserver,
   BreakerRuntime,
