@@ -1,0 +1,118 @@
+import { BreakerRegistry, ConfigError, loadConfig } from '@gl-vcci/breaker-core';
+import { silentLogger } from '@gl-vcci/breaker-core/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { harness, PROMPT } from '../test/support.js';
+import { createLlmClient } from './client.js';
+import { LlmArgumentError } from './errors.js';
+import type { LlmClientOptions } from './types.js';
+
+const registry = (yaml?: string) =>
+  new BreakerRegistry({ config: yaml ? loadConfig(yaml) : undefined, metrics: false, logger: silentLogger() });
+const URL = 'http://127.0.0.1:9';
+
+function configError(options: unknown): ConfigError {
+  try {
+    createLlmClient(options as LlmClientOptions);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe('createLlmClient options', () => {
+  it('names every bad field in one ConfigError', () => {
+    const error = configError({
+      registry: registry(),
+      providers: { claude: { apiKey: 'k', baseURL: 'ftp://x', model: '' }, mistral: {} },
+      cacheTtlMs: -1,
+    });
+    expect(error.message).toBe(
+      'createLlmClient: providers.claude.baseURL: expected an http(s) URL, got "ftp://x"; providers.claude.model: expected a non-empty string, got ""; providers: Unrecognized key: "mistral"; cacheTtlMs: expected a positive integer, got -1',
+    );
+  });
+
+  it('never echoes an API key, even an invalid one', () => {
+    const error = configError({ registry: registry(), providers: { claude: { apiKey: 12345678 } } });
+    expect(error.message).toBe('createLlmClient: providers.claude.apiKey: expected a non-empty string, got "<hidden>"');
+  });
+
+  it('reads keys from the environment, and names the variable when there is none', () => {
+    vi.stubEnv('ANTHROPIC_API_KEY', '');
+    expect(configError({ registry: registry(), providers: { claude: { baseURL: URL } } }).message).toBe(
+      'createLlmClient: providers.claude.apiKey: expected a key, or ANTHROPIC_API_KEY in the environment',
+    );
+    vi.stubEnv('ANTHROPIC_API_KEY', 'sk-ant-from-env');
+    expect(() => createLlmClient({ registry: registry(), providers: { claude: { baseURL: URL } } })).not.toThrow();
+  });
+
+  it('refuses two primaries and half a price in the config', () => {
+    const both = registry('llm_providers:\n  claude: { primary: true }\n  openai: { primary: true }\n');
+    expect(
+      configError({ registry: both, providers: { claude: { apiKey: 'k' }, openai: { apiKey: 'k' } } }).message,
+    ).toBe(
+      'createLlmClient: llm_providers.claude.primary, llm_providers.openai.primary: expected at most one provider with primary: true',
+    );
+    const half = registry('llm_providers:\n  claude: { input_price_per_mtok: 3 }\n');
+    expect(configError({ registry: half, providers: { claude: { apiKey: 'k' } } }).message).toBe(
+      'createLlmClient: llm_providers.claude.output_price_per_mtok: expected both input_price_per_mtok and output_price_per_mtok, or neither',
+    );
+  });
+
+  it('takes primary and the model mapping from the config, options first', () => {
+    const r = registry('llm_providers:\n  claude: {}\n  openai: { primary: true, model: gpt-5 }\n');
+    const client = createLlmClient({
+      registry: r,
+      providers: { claude: { apiKey: 'k', model: 'claude-opus-4-1' }, openai: { apiKey: 'k' } },
+    });
+    expect(client.providers()).toEqual([
+      { name: 'openai', model: 'gpt-5', primary: true, circuit: 'closed' },
+      { name: 'claude', model: 'claude-opus-4-1', primary: false, circuit: 'closed' },
+    ]);
+  });
+
+  it('shares a circuit with a second client on the same settings, and refuses other breaker settings', () => {
+    const r = registry();
+    const providers = { claude: { apiKey: 'k', baseURL: URL } };
+    createLlmClient({ registry: r, providers });
+    expect(() => createLlmClient({ registry: r, providers })).not.toThrow();
+    expect(() =>
+      createLlmClient({ registry: r, providers: { claude: { ...providers.claude, breaker: { failMax: 9 } } } }),
+    ).toThrow(/already exists with other options \(failMax\)/);
+  });
+});
+
+describe('request checks', () => {
+  it('rejects a bad request with LlmArgumentError naming the fields, before any upstream call', async () => {
+    const h = await harness();
+    const error = await h.client
+      .generate({ prompt: 'x', messages: [{ role: 'user', content: 'y' }], maxTokens: 0, temperature: 1.5 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LlmArgumentError);
+    expect((error as LlmArgumentError).message).toBe(
+      'generate: maxTokens: expected a positive integer, got 0; temperature: expected a number from 0 to 1, got 1.5; prompt: expected either prompt or messages, got "x"',
+    );
+    expect(() => h.client.stream({ maxTokens: 5 })).toThrow('stream: prompt: expected either prompt or messages');
+    expect(h.claude.messages).toHaveLength(0);
+  });
+
+  it('sends messages and the system prompt in each provider own shape', async () => {
+    const h = await harness();
+    await h.claude.stop();
+    const messages = [
+      { role: 'user' as const, content: 'a' },
+      { role: 'assistant' as const, content: 'b' },
+      { role: 'user' as const, content: 'c' },
+    ];
+    await h.client.generate({ messages, system: 'sys', maxTokens: 5, temperature: 0.2 });
+    expect(h.openai.completions[0]!.body).toMatchObject({
+      messages: [{ role: 'system', content: 'sys' }, ...messages],
+      temperature: 0.2,
+    });
+    expect(PROMPT.maxTokens).toBe(100);
+  });
+});
