@@ -1,7 +1,7 @@
-import { CircuitOpenError } from '@gl-vcci/breaker-core';
+import { CircuitOpenError, TimeoutError } from '@gl-vcci/breaker-core';
 import { startTcpProxy, type TcpProxy } from '@gl-vcci/upstreams/tcp-proxy';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { harness, rejectionOf, shared, waitFor } from '../test/support.js';
+import { adminClient, harness, rejectionOf, shared, uniqueTable, waitFor } from '../test/support.js';
 import { DbFailoverError } from './errors.js';
 
 const OPEN_MS = 10_000;
@@ -66,11 +66,73 @@ describe.skipIf(!shared.available)('read failover and half-open probes', () => {
   });
 
   it('a write never fails over: the caller gets the primary’s error and the replica is not touched', async () => {
+    const table = uniqueTable('db_client_failover');
+    const admin = await adminClient();
+    await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+    try {
+      const { db } = withReplica();
+      await primary.proxy.mode('cut');
+      expect(await rejectionOf(db.query(`INSERT INTO ${table} (id) VALUES (1)`))).toMatchObject({
+        code: 'ECONNREFUSED',
+      });
+      expect(await rejectionOf(db.query(`UPDATE ${table} SET id = 2 WHERE id = 1`))).toBeInstanceOf(CircuitOpenError);
+      expect(
+        await rejectionOf(db.transaction((tx) => tx.query(`INSERT INTO ${table} (id) VALUES (3)`))),
+      ).toBeInstanceOf(CircuitOpenError);
+      expect(replica.proxy.connections).toBe(0);
+      expect((await admin.query(`SELECT count(*)::int AS n FROM ${table}`)).rows).toEqual([{ n: 0 }]);
+    } finally {
+      await admin.query(`DROP TABLE ${table}`);
+    }
+  });
+
+  it('a transaction never fails over, not even when the primary fails while it runs', async () => {
     const { db } = withReplica();
-    await primary.proxy.mode('cut');
-    expect(await rejectionOf(db.query('SELECT 1'))).toMatchObject({ code: 'ECONNREFUSED' });
-    expect(await rejectionOf(db.query('SELECT 1'))).toBeInstanceOf(CircuitOpenError);
+    const error = await rejectionOf(
+      db.transaction(async (tx) => {
+        await tx.query('SELECT 1');
+        await primary.proxy.mode('cut');
+        await tx.query('SELECT 2');
+      }),
+    );
+    expect(error).not.toBeInstanceOf(DbFailoverError);
     expect(replica.proxy.connections).toBe(0);
+  });
+
+  it('the replica has its own circuit: a dead replica is shed too', async () => {
+    const { db, sample } = withReplica();
+    await primary.proxy.mode('cut');
+    await replica.proxy.mode('cut');
+    const first = await rejectionOf(db.query('SELECT 1', [], { readOnly: true }));
+    expect(first).toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+    expect(await sample('greenlang_circuit_breaker_state{circuit_name="database.postgres_replica"}')).toBe(1);
+    // Black-holed now: a connection attempt would hang for 2 s; the open circuit never tries.
+    await replica.proxy.mode('blackhole');
+    const second = await rejectionOf(db.query('SELECT 1', [], { readOnly: true }));
+    expect(second).toBeInstanceOf(DbFailoverError);
+    expect((second as DbFailoverError).cause).toBeInstanceOf(CircuitOpenError);
+    expect(replica.proxy.connections).toBe(0);
+  });
+
+  it('the replica call ends at the caller’s deadline (the circuit’s callTimeoutMs)', async () => {
+    const { db, clock, breaker: circuit } = withReplica({ breaker: { ...breaker, callTimeoutMs: 8_000 } });
+    circuit.forceOpen();
+    await replica.proxy.mode('blackhole');
+    const pending = rejectionOf(db.query('SELECT 1', [], { readOnly: true }));
+    await waitFor(() => replica.proxy.connections === 1, 'the replica call to be under way');
+    clock.advance(8_000);
+    const error = await pending;
+    expect(error).toBeInstanceOf(DbFailoverError);
+    expect((error as DbFailoverError).cause).toBeInstanceOf(TimeoutError);
+  });
+
+  it('the replica pool is reported in greenlang_db_pool_connections{pool="replica"}', async () => {
+    const { db, sample } = withReplica();
+    await primary.proxy.mode('cut');
+    await db.query('SELECT 1', [], { readOnly: true });
+    expect(await sample('greenlang_db_pool_connections{pool="replica",state="total"}')).toBe(1);
+    expect(await sample('greenlang_db_pool_connections{pool="replica",state="idle"}')).toBe(1);
+    expect(await sample('greenlang_db_pool_connections{pool="primary",state="total"}')).toBe(0);
   });
 
   it('a caller’s mistake on the primary is not retried on the replica', async () => {

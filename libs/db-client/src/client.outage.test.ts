@@ -59,8 +59,11 @@ describe('createDbClient when its own PostgreSQL goes away', () => {
     expect(failures.length).toBeGreaterThanOrEqual(FAIL_MAX);
     expect(failures.length).toBeLessThanOrEqual(FAIL_MAX + concurrency - 1);
     expect(failures.map(classifyPgError)).toEqual(failures.map(() => 'failure'));
-    await waitFor(async () => (await sample('greenlang_db_pool_connections{state="total"}')) === 0, 'dead clients out');
-    expect(await sample('greenlang_db_pool_connections{state="waiting"}')).toBe(0);
+    await waitFor(
+      async () => (await sample('greenlang_db_pool_connections{pool="primary",state="total"}')) === 0,
+      'dead clients out',
+    );
+    expect(await sample('greenlang_db_pool_connections{pool="primary",state="waiting"}')).toBe(0);
   });
 
   it('after a restart, the first call past the open duration is a trial that closes the circuit', async () => {
@@ -162,7 +165,7 @@ describe.skipIf(!shared.available)('createDbClient behind a faulty network (TCP 
     await db.query('SELECT 1');
     await proxy.mode('blackhole');
     expect(await rejectionOf(db.query('SELECT 2'))).toMatchObject({ message: 'Query read timeout' });
-    expect(await sample('greenlang_db_pool_connections{state="total"}')).toBe(0);
+    expect(await sample('greenlang_db_pool_connections{pool="primary",state="total"}')).toBe(0);
   });
 
   it('an open circuit rejects at once with CircuitOpenError, without asking the pool for a connection', async () => {

@@ -1,8 +1,8 @@
-import { TimeoutError } from '@gl-vcci/breaker-core';
+import { CircuitOpenError, TimeoutError } from '@gl-vcci/breaker-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, harness, rejectionOf, shared, uniqueTable, waitFor } from '../test/support.js';
 import { classifyPgError } from './classify.js';
-import { DbClosedError, DbTransactionAbortedError } from './errors.js';
+import { DbClosedError, DbSessionBrokenError, DbTransactionAbortedError } from './errors.js';
 
 describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', () => {
   const table = uniqueTable('db_client_items');
@@ -101,8 +101,8 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
     );
     expect(error).toBe(boom);
     expect((await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE id = 2`)).rows).toEqual([{ n: 0 }]);
-    expect(await sample('greenlang_db_pool_connections{state="idle"}')).toBe(1);
-    expect(await sample('greenlang_db_pool_connections{state="waiting"}')).toBe(0);
+    expect(await sample('greenlang_db_pool_connections{pool="primary",state="idle"}')).toBe(1);
+    expect(await sample('greenlang_db_pool_connections{pool="primary",state="waiting"}')).toBe(0);
   });
 
   it('transaction whose callback swallowed a failed statement is rolled back with DbTransactionAbortedError', async () => {
@@ -116,6 +116,76 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
     );
     expect(error).toBeInstanceOf(DbTransactionAbortedError);
     expect((await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE id = 3`)).rows).toEqual([{ n: 0 }]);
+  });
+
+  it('a transaction whose statement was aborted is never committed: DbTransactionAbortedError, connection destroyed', async () => {
+    const { db } = harness({ pool: { max: 1 } });
+    const pid = (await db.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const reason = new Error('caller gave up');
+    const error = await rejectionOf(
+      db.transaction(async (tx) => {
+        const controller = new AbortController();
+        const insert = tx.query(`INSERT INTO ${table} (id, label) VALUES (20, 'abandoned')`, [], {
+          signal: controller.signal,
+        });
+        controller.abort(reason);
+        await insert.catch(() => {}); // the caller was told the INSERT did not happen
+        return 'looks fine';
+      }),
+    );
+    expect(error).toBeInstanceOf(DbTransactionAbortedError);
+    expect(error).toMatchObject({ cause: reason });
+    expect((await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE id = 20`)).rows).toEqual([{ n: 0 }]);
+    expect((await db.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid).not.toBe(pid);
+  });
+
+  it('a transaction whose statement hit the circuit’s deadline is never committed', async () => {
+    const { db, clock } = harness({ breaker: { callTimeoutMs: 10_000 } });
+    const error = await rejectionOf(
+      db.transaction(async (tx) => {
+        await tx.query(`INSERT INTO ${table} (id, label) VALUES (21, 'timed out')`);
+        const slow = tx.query('SELECT pg_sleep(30)');
+        clock.advance(10_000);
+        expect(await rejectionOf(slow)).toBeInstanceOf(TimeoutError);
+        return 'looks fine';
+      }),
+    );
+    expect(error).toBeInstanceOf(DbTransactionAbortedError);
+    expect((error as Error).cause).toBeInstanceOf(TimeoutError);
+    expect((await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE id = 21`)).rows).toEqual([{ n: 0 }]);
+  });
+
+  it('a session refuses further statements once one was abandoned: DbSessionBrokenError, nothing sent', async () => {
+    const { db, sample } = harness();
+    const reason = new Error('caller gave up');
+    const error = await rejectionOf(
+      db.withClient(async (session) => {
+        const controller = new AbortController();
+        const first = session.query('SELECT pg_sleep(30)', [], { signal: controller.signal });
+        controller.abort(reason);
+        await first.catch(() => {});
+        await session.query('SELECT 1');
+      }),
+    );
+    expect(error).toBeInstanceOf(DbSessionBrokenError);
+    expect(error).toMatchObject({ code: 'DB_SESSION_BROKEN', cause: reason });
+    // The abandoned statement only: the refused one never reached the circuit.
+    expect(
+      await sample('greenlang_circuit_breaker_calls_total{circuit_name="database.postgres",status="ignored"}'),
+    ).toBe(1);
+  });
+
+  it('COMMIT runs even when the circuit opened while the callback ran: the work is not thrown away', async () => {
+    const { db, breaker } = harness();
+    const value = await db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO ${table} (id, label) VALUES (22, 'committed')`);
+      breaker.forceOpen(); // other callers' failures opened it meanwhile
+      return 'done';
+    });
+    expect(value).toBe('done');
+    expect(await rejectionOf(db.query('SELECT 1'))).toBeInstanceOf(CircuitOpenError);
+    breaker.reset();
+    expect((await db.query(`SELECT label FROM ${table} WHERE id = 22`)).rows).toEqual([{ label: 'committed' }]);
   });
 
   it('withClient runs every statement of its callback on one connection', async () => {
@@ -154,11 +224,11 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
       async () => (await sample('greenlang_db_connection_errors_total{state="idle"}')) === 1,
       'the pool to report the dead idle connection',
     );
-    expect(await sample('greenlang_db_pool_connections{state="total"}')).toBe(0);
+    expect(await sample('greenlang_db_pool_connections{pool="primary",state="total"}')).toBe(0);
     expect((await db.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
   });
 
-  it('the process survives the backend of a held connection being terminated; the next statement fails as unavailable', async () => {
+  it('the process survives the backend of a held connection being terminated; the next statement is refused', async () => {
     const { db, sample } = harness();
     const admin = await adminClient();
     const error = await rejectionOf(
@@ -172,13 +242,15 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
         await session.query('SELECT 1');
       }),
     );
-    expect(classifyPgError(error)).toBe('failure');
-    expect(await sample('greenlang_db_pool_connections{state="total"}')).toBe(0);
+    expect(error).toBeInstanceOf(DbSessionBrokenError);
+    expect(classifyPgError((error as Error).cause)).toBe('failure');
+    expect(await sample('greenlang_db_pool_connections{pool="primary",state="total"}')).toBe(0);
     expect((await db.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
   });
 
   it('a caller abort rejects at once with the reason, counts as neither, and cancels the statement on the server', async () => {
-    const { db, appName, sample } = harness();
+    // statement_timeout far above the wait: only the cancel request can end the statement in time.
+    const { db, appName, sample } = harness({ pool: { statement_timeout: 60_000 } });
     const admin = await adminClient();
     const controller = new AbortController();
     const pending = db.query('SELECT pg_sleep(30)', [], { signal: controller.signal });
@@ -192,15 +264,19 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
     const reason = new Error('caller gave up');
     controller.abort(reason);
     expect(await rejectionOf(pending)).toBe(reason);
-    await waitFor(async () => (await running()) === 0, 'the server to cancel the statement');
+    await waitFor(async () => (await running()) === 0, 'the server to cancel the statement', 1_000);
     expect(
       await sample('greenlang_circuit_breaker_calls_total{circuit_name="database.postgres",status="ignored"}'),
     ).toBe(1);
-    expect(await sample('greenlang_db_pool_connections{state="waiting"}')).toBe(0);
+    expect(await sample('greenlang_db_pool_connections{pool="primary",state="waiting"}')).toBe(0);
   });
 
   it('the circuit’s deadline abandons a call, counts it as a timeout and cancels the statement on the server', async () => {
-    const { db, appName, clock, sample } = harness({ breaker: { callTimeoutMs: 4_000 } });
+    // statement_timeout far above the wait: only the cancel request can end the statement in time.
+    const { db, appName, clock, sample } = harness({
+      pool: { statement_timeout: 60_000 },
+      breaker: { callTimeoutMs: 70_000 },
+    });
     const admin = await adminClient();
     const pending = rejectionOf(db.query('SELECT pg_sleep(30)'));
     const running = () =>
@@ -210,9 +286,9 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
         ])
         .then((r) => r.rows[0]!.n as number);
     await waitFor(async () => (await running()) === 1, 'the statement to run');
-    clock.advance(4_000);
+    clock.advance(70_000);
     expect(await pending).toBeInstanceOf(TimeoutError);
-    await waitFor(async () => (await running()) === 0, 'the server to cancel the statement');
+    await waitFor(async () => (await running()) === 0, 'the server to cancel the statement', 1_000);
     expect(
       await sample('greenlang_circuit_breaker_calls_total{circuit_name="database.postgres",status="timeout"}'),
     ).toBe(1);
@@ -224,12 +300,15 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
     let waiting: Promise<unknown> | undefined;
     await db.withClient(async () => {
       waiting = rejectionOf(db.query('SELECT 1', [], { signal: controller.signal }));
-      await waitFor(async () => (await sample('greenlang_db_pool_connections{state="waiting"}')) === 1, 'a waiter');
+      await waitFor(
+        async () => (await sample('greenlang_db_pool_connections{pool="primary",state="waiting"}')) === 1,
+        'a waiter',
+      );
       controller.abort(new Error('not waiting any longer'));
       expect(await waiting).toMatchObject({ message: 'not waiting any longer' });
     });
     expect((await db.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
-    expect(await sample('greenlang_db_pool_connections{state="total"}')).toBe(1);
+    expect(await sample('greenlang_db_pool_connections{pool="primary",state="total"}')).toBe(1);
   });
 
   it('calls after close reject with DbClosedError', async () => {

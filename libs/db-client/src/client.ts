@@ -1,8 +1,21 @@
-import { type CircuitBreaker, CircuitOpenError, type Clock, TimeoutError } from '@gl-vcci/breaker-core';
+import {
+  type CircuitBreaker,
+  CircuitOpenError,
+  type Clock,
+  runWithDeadline,
+  TimeoutError,
+} from '@gl-vcci/breaker-core';
 import { Pool, type QueryResult, type QueryResultRow } from 'pg';
 import { classifyPgError } from './classify.js';
-import { acquire, type Lease, type Statement } from './connection.js';
-import { DbClosedError, DbFailoverError, DbQueryError, DbTransactionAbortedError, errorFields } from './errors.js';
+import { acquire, type Lease, raceAbort, type Statement } from './connection.js';
+import {
+  DbClosedError,
+  DbFailoverError,
+  DbQueryError,
+  DbSessionBrokenError,
+  DbTransactionAbortedError,
+  errorFields,
+} from './errors.js';
 import { DbMetrics, outcomeOf, type QueryOutcome } from './metrics.js';
 import {
   CIRCUIT_NAME,
@@ -10,6 +23,7 @@ import {
   checkSessionOptions,
   QUERY_TIMEOUT_MARGIN_MS,
   type QuerySpec,
+  REPLICA_CIRCUIT_NAME,
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
@@ -37,7 +51,7 @@ export function createDbClient(options: DbClientOptions): DbClient {
 class PostgresClient implements DbClient {
   readonly #breaker: CircuitBreaker;
   readonly #pool: Pool;
-  readonly #replica: Pool | undefined;
+  readonly #replica: { pool: Pool; breaker: CircuitBreaker } | undefined;
   readonly #statementTimeoutMs: number;
   readonly #probeSql: string | undefined;
   readonly #metrics: DbMetrics;
@@ -53,9 +67,17 @@ class PostgresClient implements DbClient {
     this.#clock = o.registry.clock;
     this.#statementTimeoutMs = o.primary.statementTimeoutMs;
     this.#probeSql = o.probe;
+    // Its own circuit, on the primary's deadline: a dead replica is shed like a dead primary.
+    const replicaBreaker =
+      o.replica &&
+      o.registry.breaker(REPLICA_CIRCUIT_NAME, { ...o.breaker, callTimeoutMs: this.#breaker.config.callTimeoutMs });
     this.#pool = this.#makePool(o.primary.config, 'primary');
-    this.#replica = o.replica && this.#makePool(o.replica.config, 'replica');
-    this.#metrics = new DbMetrics(o.registry.metricsRegistry, this.#pool);
+    this.#replica = o.replica &&
+      replicaBreaker && { pool: this.#makePool(o.replica.config, 'replica'), breaker: replicaBreaker };
+    this.#metrics = new DbMetrics(
+      o.registry.metricsRegistry,
+      this.#replica ? { primary: this.#pool, replica: this.#replica.pool } : { primary: this.#pool },
+    );
   }
 
   async query<R extends QueryResultRow>(
@@ -76,7 +98,7 @@ class PostgresClient implements DbClient {
       } catch (primaryError) {
         if (!(readOnly && this.#replica && !signal?.aborted && shouldFailOver(primaryError))) throw primaryError;
         outcome = 'failover';
-        return await this.#onReplica<R>(this.#replica, spec, primaryError);
+        return await this.#onReplica<R>(this.#replica, spec, primaryError, start);
       }
     } catch (error) {
       outcome = outcomeOf(error, signal);
@@ -97,7 +119,7 @@ class PostgresClient implements DbClient {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#metrics.close();
-      await Promise.all([this.#pool.end(), this.#replica?.end()]);
+      await Promise.all([this.#pool.end(), this.#replica?.pool.end()]);
     })();
     return this.#closing;
   }
@@ -134,16 +156,29 @@ class PostgresClient implements DbClient {
     }
   }
 
-  async #onReplica<R extends QueryResultRow>(replica: Pool, spec: QuerySpec, primaryError: unknown) {
+  /**
+   * On the replica's own circuit (so a dead replica is shed too), and within what is left of the
+   * caller's deadline (the primary circuit's callTimeoutMs, counted from the start of the call).
+   */
+  async #onReplica<R extends QueryResultRow>(
+    replica: { pool: Pool; breaker: CircuitBreaker },
+    spec: QuerySpec,
+    primaryError: unknown,
+    start: number,
+  ) {
     this.#log.debug(errorFields(primaryError), 'read-only query failing over to the replica');
+    const { signal } = spec.options;
+    const deadline = this.#breaker.config.callTimeoutMs;
+    const timeoutMs = deadline === undefined ? undefined : Math.max(0, start + deadline - this.#clock.now());
     try {
-      return sourced(
-        await this.#runOnce<R>(replica, spec, spec.options.signal ?? new AbortController().signal),
-        'failover',
+      const result = await runWithDeadline(
+        (s) => replica.breaker.execute((r) => this.#runOnce<R>(replica.pool, spec, r), { signal: s }),
+        { timeoutMs, signal, clock: this.#clock, circuitName: REPLICA_CIRCUIT_NAME },
       );
+      return sourced(result, 'failover');
     } catch (replicaError) {
       // The caller's own mistake (bad SQL) is theirs whichever server said so; an abort is an abort.
-      if (spec.options.signal?.aborted || classifyPgError(replicaError) !== 'failure') throw replicaError;
+      if (signal?.aborted || !shouldFailOver(replicaError)) throw replicaError;
       throw new DbFailoverError(primaryError, replicaError);
     }
   }
@@ -167,7 +202,7 @@ class PostgresClient implements DbClient {
           if (this.#probing === probe) this.#probing = undefined;
         });
       }
-      await abortable(this.#probing!, signal);
+      await raceAbort(this.#probing!, signal);
     }
   }
 
@@ -229,6 +264,8 @@ class PostgresClient implements DbClient {
         { path: 'session', message: 'expected a query inside its callback, which has returned' },
       ]);
     }
+    // An earlier statement was abandoned (its reply would come out of turn) or lost the connection.
+    if (lease.broken !== undefined) throw new DbSessionBrokenError(lease.broken);
     const { signal } = spec.options;
     const start = this.#clock.now();
     let outcome: QueryOutcome = 'success';
@@ -242,9 +279,23 @@ class PostgresClient implements DbClient {
     }
   }
 
+  /**
+   * Like ROLLBACK, outside the circuit's admission: the callback's work is done, an open circuit
+   * must not turn it into a rollback. Bounded by the pool's query_timeout. Never sent on a broken
+   * connection (an abandoned statement might still commit): that one is destroyed, which rolls back.
+   */
   async #commit(lease: Lease): Promise<void> {
-    // No caller signal: once the callback is done, the commit is not abandoned half-way.
-    const result = await this.#breaker.execute((s) => lease.run({ text: 'COMMIT' }, s));
+    if (lease.broken !== undefined) throw new DbTransactionAbortedError(lease.broken);
+    let result: QueryResult;
+    try {
+      result = await lease.run({ text: 'COMMIT' });
+    } catch (error) {
+      // Not counted by the circuit (it did not admit the call): logged, so an outage still shows.
+      if (classifyPgError(error) === 'failure') {
+        this.#log.warn(errorFields(error), 'COMMIT failed with an availability error; the outcome is unknown');
+      }
+      throw error;
+    }
     // PostgreSQL answers COMMIT of a failed transaction with a ROLLBACK, not an error: say so.
     if (result.command === 'ROLLBACK') throw new DbTransactionAbortedError();
   }
@@ -282,17 +333,4 @@ function sourced<R extends QueryResultRow>(result: QueryResult<R>, source: DbSou
 
 function shouldFailOver(error: unknown): boolean {
   return error instanceof CircuitOpenError || error instanceof TimeoutError || classifyPgError(error) === 'failure';
-}
-
-function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
 }

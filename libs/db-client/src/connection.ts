@@ -14,32 +14,46 @@ const READY_WAIT_MS = 1_000;
 export type HeldErrorHandler = (error: Error) => void;
 
 /**
- * Takes a connection from the pool. If `signal` aborts first, rejects at once with its reason, and
- * the connection, should it come later, goes straight back to the pool.
+ * Settles as `promise` does, unless `signal` aborts first: then rejects at once with its reason,
+ * after calling `onAbort` (which deals with whatever `promise` still brings). The one "race a
+ * promise against an abort signal" of this package: no listener outlives the race.
  */
-export function acquire(pool: Pool, signal: AbortSignal, onHeldError: HeldErrorHandler): Promise<Lease> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  const connecting = pool.connect();
-  return new Promise<Lease>((resolve, reject) => {
-    const onAbort = () => {
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort?: () => void): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => {
+      onAbort?.();
       reject(signal.reason);
-      connecting.then(
-        (client) => client.release(),
-        () => {},
-      );
     };
-    signal.addEventListener('abort', onAbort, { once: true });
-    connecting.then(
-      (client) => {
-        signal.removeEventListener('abort', onAbort);
-        if (!signal.aborted) resolve(new Lease(client, onHeldError));
+    if (signal.aborted) return abort();
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', abort);
+        resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        signal.removeEventListener('abort', abort);
         reject(error);
       },
     );
   });
+}
+
+/**
+ * Takes a connection from the pool. If `signal` aborts first, rejects at once with its reason, and
+ * the connection, should it come later, goes straight back to the pool.
+ */
+export async function acquire(pool: Pool, signal: AbortSignal, onHeldError: HeldErrorHandler): Promise<Lease> {
+  if (signal.aborted) throw signal.reason;
+  const connecting = pool.connect();
+  const client = await raceAbort(connecting, signal, () => {
+    connecting.then(
+      (late) => late.release(),
+      () => {},
+    );
+  });
+  return new Lease(client, onHeldError);
 }
 
 /**
@@ -90,26 +104,10 @@ export class Lease {
       if (classifyPgError(error) === 'failure') this.#broken ??= error;
       throw error;
     });
-    if (!signal) return pending;
-    return new Promise<QueryResult<R>>((resolve, reject) => {
-      const onAbort = () => {
-        pending.catch(() => {});
-        this.#broken ??= signal.reason ?? new Error('aborted');
-        cancelStatement(this.#client);
-        reject(signal.reason);
-      };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      pending.then(
-        (result) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(result);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
+    return raceAbort(pending, signal, () => {
+      pending.catch(() => {});
+      this.#broken ??= signal?.reason ?? new Error('aborted');
+      cancelStatement(this.#client);
     });
   }
 

@@ -40,13 +40,37 @@ export class DbFailoverError extends DbError {
 }
 
 /**
- * A statement inside the transaction failed, the callback caught the error and returned normally.
- * PostgreSQL would have answered COMMIT with a silent ROLLBACK; the client rolls back and says so.
+ * The transaction was rolled back instead of committed: a statement inside it failed and the
+ * callback caught the error and returned normally (PostgreSQL would have answered COMMIT with a
+ * silent ROLLBACK), or a statement was abandoned (caller abort, circuit deadline) or lost its
+ * connection, so the connection was destroyed without COMMIT. `cause`: why, when known.
  */
 export class DbTransactionAbortedError extends DbError {
   readonly code = 'DB_TRANSACTION_ABORTED';
-  constructor() {
-    super('The transaction was rolled back: a statement in it failed and the callback went on to return normally');
+  constructor(cause?: unknown) {
+    super(
+      cause === undefined
+        ? 'The transaction was rolled back: a statement in it failed and the callback went on to return normally'
+        : `The transaction was rolled back without COMMIT: a statement in it was abandoned or lost its connection (${errorMessage(cause)})`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+/**
+ * A query of a `transaction` or `withClient` session after an earlier statement of that session
+ * was abandoned (caller abort, circuit deadline) or lost its connection: the connection is no longer
+ * usable, nothing was sent. `cause`: what broke it.
+ */
+export class DbSessionBrokenError extends DbError {
+  readonly code = 'DB_SESSION_BROKEN';
+  constructor(cause: unknown) {
+    super(
+      `The session's connection is unusable: an earlier statement was abandoned or failed (${errorMessage(cause)})`,
+      {
+        cause,
+      },
+    );
   }
 }
 

@@ -1,6 +1,13 @@
 export { classifyPgError } from './classify.js';
 export { createDbClient } from './client.js';
-export { DbClosedError, DbError, DbFailoverError, DbQueryError, DbTransactionAbortedError } from './errors.js';
+export {
+  DbClosedError,
+  DbError,
+  DbFailoverError,
+  DbQueryError,
+  DbSessionBrokenError,
+  DbTransactionAbortedError,
+} from './errors.js';
 export {
   CONNECTION_ERRORS_METRIC,
   POOL_CONNECTIONS_METRIC,

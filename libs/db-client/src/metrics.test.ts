@@ -46,11 +46,11 @@ describe.skipIf(!shared.available)('metrics', () => {
     );
     expect(await metric('greenlang_db_pool_connections')).toBe(
       [
-        '# HELP greenlang_db_pool_connections Connections of the PostgreSQL pool: total open, idle, and callers waiting for one',
+        '# HELP greenlang_db_pool_connections Connections of the PostgreSQL pools (primary, replica): total open, idle, and callers waiting for one',
         '# TYPE greenlang_db_pool_connections gauge',
-        'greenlang_db_pool_connections{state="total"} 1',
-        'greenlang_db_pool_connections{state="idle"} 1',
-        'greenlang_db_pool_connections{state="waiting"} 0',
+        'greenlang_db_pool_connections{pool="primary",state="total"} 1',
+        'greenlang_db_pool_connections{pool="primary",state="idle"} 1',
+        'greenlang_db_pool_connections{pool="primary",state="waiting"} 0',
       ].join('\n'),
     );
     expect(await metric('greenlang_db_connection_errors_total')).toBe(
@@ -75,16 +75,24 @@ describe.skipIf(!shared.available)('metrics', () => {
     const prom = new Registry();
     const registry = new BreakerRegistry({ metrics: { registry: prom }, logger: silentLogger() });
     const a = createDbClient({ connectionString: shared.url, registry });
-    const b = createDbClient({ connectionString: shared.url, registry });
+    const b = createDbClient({ connectionString: shared.url, registry, replica: { connectionString: shared.url } });
     try {
       await a.withClient(() => b.withClient(() => Promise.resolve()));
       const text = await prom.getSingleMetricAsString('greenlang_db_pool_connections');
-      expect(text).toContain('greenlang_db_pool_connections{state="total"} 2');
-      expect(registry.breakers().map((breaker) => breaker.name)).toEqual(['database.postgres']);
+      expect(text).toContain('greenlang_db_pool_connections{pool="primary",state="total"} 2');
+      // b's replica pool has opened nothing yet, and a has none: one replica series set, at 0.
+      expect(text).toContain('greenlang_db_pool_connections{pool="replica",state="total"} 0');
+      expect(registry.breakers().map((breaker) => breaker.name)).toEqual([
+        'database.postgres',
+        'database.postgres_replica',
+      ]);
       await a.close();
       expect(await prom.getSingleMetricAsString('greenlang_db_pool_connections')).toContain(
-        'greenlang_db_pool_connections{state="total"} 1',
+        'greenlang_db_pool_connections{pool="primary",state="total"} 1',
       );
+      await b.close();
+      // No client with a replica left: no replica series.
+      expect(await prom.getSingleMetricAsString('greenlang_db_pool_connections')).not.toContain('pool="replica"');
     } finally {
       await Promise.all([a.close(), b.close()]);
       registry.close();

@@ -15,6 +15,12 @@ export type QueryOutcome =
 
 export type ConnectionState = 'idle' | 'held';
 
+/** The `pool` label of `greenlang_db_pool_connections`. */
+export type PoolRole = 'primary' | 'replica';
+
+/** A client's pools: the primary's, and the replica's when it has one. */
+export type ClientPools = { readonly [role in PoolRole]?: PoolCounts } & { readonly primary: PoolCounts };
+
 /** The pool's live counts, read at scrape time. */
 export interface PoolCounts {
   readonly totalCount: number;
@@ -29,7 +35,7 @@ export const CONNECTION_ERRORS_METRIC = 'greenlang_db_connection_errors_total';
 // The pools a shared gauge reads, kept on the gauge itself: two clients on one prom-client
 // registry share the series (ensureMetric), so its collect hook must see both pools.
 const POOLS = Symbol.for('@gl-vcci/db-client.pools');
-type PoolGauge = Gauge<'state'> & { [POOLS]: Set<PoolCounts> };
+type PoolGauge = Gauge<'pool' | 'state'> & { [POOLS]: Set<ClientPools> };
 
 /**
  * The client's own metrics, beside breaker-core's circuit metrics in the registry's prom-client
@@ -39,36 +45,42 @@ export class DbMetrics {
   readonly #gauge: PoolGauge | undefined;
   readonly #duration: Histogram<'name' | 'outcome'> | undefined;
   readonly #errors: Counter<'state'> | undefined;
-  readonly #pool: PoolCounts;
+  readonly #pools: ClientPools;
 
   /** `registry` undefined: metrics are off in the BreakerRegistry, every method is a no-op. */
-  constructor(registry: Registry | undefined, pool: PoolCounts) {
-    this.#pool = pool;
+  constructor(registry: Registry | undefined, pools: ClientPools) {
+    this.#pools = pools;
     if (!registry) return;
     this.#gauge = ensureMetric(registry, POOL_CONNECTIONS_METRIC, (registers) => {
-      const pools = new Set<PoolCounts>();
+      const pools = new Set<ClientPools>();
       const gauge = new Gauge({
         name: POOL_CONNECTIONS_METRIC,
-        help: 'Connections of the PostgreSQL pool: total open, idle, and callers waiting for one',
-        labelNames: ['state'],
+        help: 'Connections of the PostgreSQL pools (primary, replica): total open, idle, and callers waiting for one',
+        labelNames: ['pool', 'state'],
         registers,
         collect() {
-          let total = 0;
-          let idle = 0;
-          let waiting = 0;
-          for (const p of pools) {
-            total += p.totalCount;
-            idle += p.idleCount;
-            waiting += p.waitingCount;
+          this.reset();
+          for (const role of ['primary', 'replica'] as const) {
+            const counts = [...pools].flatMap((p) => p[role] ?? []);
+            // No replica configured in any client: no replica series.
+            if (role === 'replica' && counts.length === 0) continue;
+            let total = 0;
+            let idle = 0;
+            let waiting = 0;
+            for (const c of counts) {
+              total += c.totalCount;
+              idle += c.idleCount;
+              waiting += c.waitingCount;
+            }
+            this.set({ pool: role, state: 'total' }, total);
+            this.set({ pool: role, state: 'idle' }, idle);
+            this.set({ pool: role, state: 'waiting' }, waiting);
           }
-          this.set({ state: 'total' }, total);
-          this.set({ state: 'idle' }, idle);
-          this.set({ state: 'waiting' }, waiting);
         },
       });
       return Object.assign(gauge, { [POOLS]: pools });
     });
-    this.#gauge[POOLS].add(pool);
+    this.#gauge[POOLS].add(pools);
     this.#duration = ensureMetric(
       registry,
       QUERY_DURATION_METRIC,
@@ -102,9 +114,9 @@ export class DbMetrics {
     this.#errors?.inc({ state });
   }
 
-  /** Stops reporting this client's pool (its other series stay, like every prom-client counter). */
+  /** Stops reporting this client's pools (its other series stay, like every prom-client counter). */
   close(): void {
-    this.#gauge?.[POOLS].delete(this.#pool);
+    this.#gauge?.[POOLS].delete(this.#pools);
   }
 }
 

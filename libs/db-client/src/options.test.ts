@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { BreakerRegistry, ConfigError, loadConfig } from '@gl-vcci/breaker-core';
 import { silentLogger } from '@gl-vcci/breaker-core/testing';
 import { describe, expect, it } from 'vitest';
@@ -66,13 +67,43 @@ describe('createDbClient options', () => {
     expect(error.issues).toEqual([
       {
         path: 'pool.query_timeout',
-        message: "expected less than the circuit's deadline (1000 ms, from database.postgres.call_timeout), got 3500",
-      },
-      {
-        path: 'pool.connectionTimeoutMillis',
-        message: "expected less than the circuit's deadline (1000 ms, from database.postgres.call_timeout), got 2000",
+        message:
+          "expected connectionTimeoutMillis (2000 ms) + query_timeout + 500 ms within the circuit's deadline (1000 ms, from database.postgres.call_timeout), got 3500",
       },
     ]);
+  });
+
+  it('refuses pool timeouts whose sum outlasts the deadline, though each is shorter (a slow statement after a pool wait)', () => {
+    // 2000 + 3500 + 500 > 5000: a statement that waited 1.99 s for a connection would end as a circuit timeout.
+    const error = optionsError({
+      connectionString: url,
+      registry: new BreakerRegistry({ config: yaml('call_timeout: 5'), metrics: false, logger: silentLogger() }),
+    });
+    expect(error.issues).toEqual([
+      {
+        path: 'pool.query_timeout',
+        message:
+          "expected connectionTimeoutMillis (2000 ms) + query_timeout + 500 ms within the circuit's deadline (5000 ms, from database.postgres.call_timeout), got 3500",
+      },
+    ]);
+    expect(
+      optionsError({ connectionString: url, replica: { connectionString: url }, breaker: { callTimeoutMs: 5_000 } })
+        .issues,
+    ).toEqual([
+      expect.objectContaining({ path: 'pool.query_timeout' }),
+      expect.objectContaining({ path: 'replica.pool.query_timeout' }),
+    ]);
+  });
+
+  it('accepts the repository’s circuit_breaker_config.yaml with the default pool timeouts', async () => {
+    const config = loadConfig(fileURLToPath(new URL('../../../config/circuit_breaker_config.yaml', import.meta.url)), {
+      environment: 'production',
+    });
+    const db = createDbClient({
+      connectionString: url,
+      registry: new BreakerRegistry({ config, metrics: false, logger: silentLogger() }),
+    });
+    await db.close();
   });
 
   it('refuses unknown options and breaker settings that would replace the classifier', () => {
@@ -123,8 +154,11 @@ describe('createDbClient options', () => {
   it.skipIf(!shared.available)('sizes the pool from connection_pool_size in circuit_breaker_config.yaml', async () => {
     const { db, sample } = harness({ config: yaml('connection_pool_size: 2') });
     const queries = [1, 2, 3].map(() => db.query('SELECT pg_sleep(0.2)'));
-    await waitFor(async () => (await sample('greenlang_db_pool_connections{state="waiting"}')) === 1, 'a waiter');
-    expect(await sample('greenlang_db_pool_connections{state="total"}')).toBe(2);
+    await waitFor(
+      async () => (await sample('greenlang_db_pool_connections{pool="primary",state="waiting"}')) === 1,
+      'a waiter',
+    );
+    expect(await sample('greenlang_db_pool_connections{pool="primary",state="total"}')).toBe(2);
     await Promise.all(queries);
   });
 });

@@ -22,6 +22,8 @@ import { DbQueryError } from './errors.js';
 import type { DbClientOptions, DbConnectionOptions, DbLogger, QueryOptions, TransactionOptions } from './types.js';
 
 export const CIRCUIT_NAME = 'database.postgres';
+/** The replica's own circuit: settings from its block in the config file if any, else the global defaults. */
+export const REPLICA_CIRCUIT_NAME = 'database.postgres_replica';
 const CONTEXT = 'createDbClient';
 
 // Defaults that keep a call from ever waiting on the database without bound.
@@ -123,10 +125,10 @@ export function resolveOptions(input: DbClientOptions): ResolvedOptions {
     breaker: {
       ...o.breaker,
       classify: classifyPgError,
-      // No deadline given or in the file: one beyond the pool's own timeouts.
+      // No deadline given or in the file: one beyond the pools' own timeouts.
       callTimeoutMs:
         deadline === undefined
-          ? primary.connectionTimeoutMs + primary.queryTimeoutMs + QUERY_TIMEOUT_MARGIN_MS
+          ? Math.max(longestWait(primary), replica ? longestWait(replica) : 0)
           : o.breaker?.callTimeoutMs,
       // A database on which every statement hits statement_timeout is down in all but name: count
       // such calls as slow (57014 is classified success), unless the config says what slow is.
@@ -135,6 +137,11 @@ export function resolveOptions(input: DbClientOptions): ResolvedOptions {
         (settings.slow_call_duration === undefined ? primary.statementTimeoutMs : undefined),
     },
   };
+}
+
+/** The longest a statement can take before pg itself gives up (pool wait or connect, then query_timeout), plus a margin. */
+function longestWait(pool: ResolvedPool): number {
+  return pool.connectionTimeoutMs + pool.queryTimeoutMs + QUERY_TIMEOUT_MARGIN_MS;
 }
 
 function resolvePool(c: DbConnectionOptions, max: number): ResolvedPool {
@@ -182,12 +189,17 @@ function checkSettled(
       }
     }
     if (deadline === undefined) return;
-    for (const [key, ms] of [
-      ['query_timeout', primary.queryTimeoutMs],
-      ['connectionTimeoutMillis', primary.connectionTimeoutMs],
+    // A statement may wait connectionTimeoutMillis for a connection and then run until
+    // query_timeout: the sum, not each, must end before the deadline.
+    for (const [path, pool] of [
+      [['pool'], primary],
+      [['replica', 'pool'], replica],
     ] as const) {
-      if (ms >= deadline.ms) {
-        report(['pool', key], `expected less than the circuit's deadline (${deadline.ms} ms, from ${deadline.source})`);
+      if (pool && longestWait(pool) > deadline.ms) {
+        report(
+          [...path, 'query_timeout'],
+          `expected connectionTimeoutMillis (${pool.connectionTimeoutMs} ms) + query_timeout + ${QUERY_TIMEOUT_MARGIN_MS} ms within the circuit's deadline (${deadline.ms} ms, from ${deadline.source})`,
+        );
       }
     }
   });

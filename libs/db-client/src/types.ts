@@ -22,7 +22,7 @@ export interface DbClientOptions extends DbConnectionOptions {
   registry: BreakerRegistry;
   /** Parent of the client's child logger (default `registry.logger`). */
   logger?: DbLogger;
-  /** A read replica that serves queries marked `readOnly` while the primary is failing or its circuit is open. */
+  /** A read replica that serves queries marked `readOnly` while the primary is failing or its circuit is open; its own circuit `database.postgres_replica`. */
   replica?: DbConnectionOptions;
   /**
    * Half-open trials run this synthetic statement instead of the caller's query: `true` for
