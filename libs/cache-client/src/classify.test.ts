@@ -10,7 +10,7 @@ import {
   SocketTimeoutError,
 } from 'redis';
 import { describe, expect, it } from 'vitest';
-import { classifyRedisError, isCallerError } from './classify.js';
+import { classifyRedisError, isCallerError, isWriteRefusal } from './classify.js';
 
 const systemError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:6379`), { code });
 
@@ -35,14 +35,10 @@ describe('classifyRedisError', () => {
 
   it.each([
     'LOADING Redis is loading the dataset in memory',
-    "READONLY You can't write against a read only replica.",
     'MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no.',
     'CLUSTERDOWN The cluster is down',
     'TRYAGAIN Multiple keys request during rehashing of slot',
     'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSCRIPT.',
-    "OOM command not allowed when used memory > 'maxmemory'.",
-    'MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.',
-    'NOREPLICAS Not enough good replicas to write.',
     'NOAUTH Authentication required.',
     'WRONGPASS invalid username-password pair or user is disabled.',
   ])('counts the reply "%s" as a failure', (message) => {
@@ -63,6 +59,21 @@ describe('classifyRedisError', () => {
     expect(classifyRedisError(error)).toBe('ignore');
     expect(isCallerError(error)).toBe(true);
   });
+
+  it.each([
+    "READONLY You can't write against a read only replica.",
+    "OOM command not allowed when used memory > 'maxmemory'.",
+    'MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.',
+    'NOREPLICAS Not enough good replicas to write.',
+  ])(
+    'ignores the write refusal "%s": reads still work, so it does not trip, and it is not the caller\'s error',
+    (message) => {
+      const error = new ErrorReply(message);
+      expect(classifyRedisError(error)).toBe('ignore');
+      expect(isCallerError(error)).toBe(false);
+      expect(isWriteRefusal(error)).toBe(true);
+    },
+  );
 
   it('ignores DisconnectsClientError: the client was closed under the call, Redis did nothing wrong', () => {
     expect(classifyRedisError(new DisconnectsClientError())).toBe('ignore');

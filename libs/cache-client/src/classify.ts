@@ -8,16 +8,25 @@ import { DisconnectsClientError, ErrorReply } from 'redis';
  */
 const UNAVAILABLE_REPLIES: ReadonlySet<string> = new Set([
   'LOADING', // loading the dataset into memory after a restart
-  'READONLY', // a replica, e.g. after a failover left us on the old master
   'MASTERDOWN', // replica lost its master and replica-serve-stale-data is off
   'CLUSTERDOWN', // the cluster cannot serve this slot
   'TRYAGAIN', // multi-key command during resharding: transient, retry later
   'BUSY', // a script or function is running: the server answers nothing else
+  'NOAUTH', // the server asks for credentials it did not ask for at connect (requirepass changed)
+  'WRONGPASS', // the credentials stopped working
+]);
+
+/**
+ * Error replies that refuse writes only: reads still work. They do not trip the circuit (that
+ * would send every read to the mostly empty local tier while Redis could still answer them);
+ * the refused write goes to the local tier instead and its key is reconciled later, like a write
+ * made during an outage. They are not the caller's mistake either, so never returned as errors.
+ */
+const WRITE_REFUSED_REPLIES: ReadonlySet<string> = new Set([
+  'READONLY', // a replica, e.g. after a failover left us on the old master
   'OOM', // maxmemory reached: writes refused until memory is freed
   'MISCONF', // RDB snapshots failing: writes refused
   'NOREPLICAS', // min-replicas-to-write not met: writes refused
-  'NOAUTH', // the server asks for credentials it did not ask for at connect (requirepass changed)
-  'WRONGPASS', // the credentials stopped working
 ]);
 
 /** The first word of an error reply: `WRONGTYPE Operation against a key…` → `WRONGTYPE`. */
@@ -35,8 +44,10 @@ export function replyPrefix(error: ErrorReply): string {
  *   ClientClosedError, node-redis' own TimeoutError, a full command queue, and the replies in
  *   UNAVAILABLE_REPLIES. Anything unknown is a failure too. (The breaker's own deadline,
  *   TimeoutError from breaker-core, is always a failure and never reaches this function.)
- * - `ignore`: the caller's command was wrong (any other error reply: WRONGTYPE, ERR …), or the
- *   client itself was closed under the call (DisconnectsClientError from `close()`).
+ * - `ignore`: the caller's command was wrong (any other error reply: WRONGTYPE, ERR …), Redis
+ *   refused a write only (WRITE_REFUSED_REPLIES: READONLY, OOM, MISCONF, NOREPLICAS; reads still
+ *   work, the client keeps that write locally), or the client itself was closed under the call
+ *   (DisconnectsClientError from `close()`).
  * - `success`: nothing.
  */
 export function classifyRedisError(error: unknown): Classification {
@@ -47,5 +58,12 @@ export function classifyRedisError(error: unknown): Classification {
 
 /** An error reply caused by the caller's command (WRONGTYPE, ERR …): returned to it, never hidden by a fallback. */
 export function isCallerError(error: unknown): error is ErrorReply {
-  return error instanceof ErrorReply && !UNAVAILABLE_REPLIES.has(replyPrefix(error));
+  if (!(error instanceof ErrorReply)) return false;
+  const prefix = replyPrefix(error);
+  return !UNAVAILABLE_REPLIES.has(prefix) && !WRITE_REFUSED_REPLIES.has(prefix);
+}
+
+/** A reply refusing writes only (READONLY, OOM, MISCONF, NOREPLICAS): the write is kept locally, the circuit untouched. */
+export function isWriteRefusal(error: unknown): error is ErrorReply {
+  return error instanceof ErrorReply && WRITE_REFUSED_REPLIES.has(replyPrefix(error));
 }

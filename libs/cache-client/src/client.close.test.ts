@@ -60,7 +60,7 @@ describe('close()', () => {
       registry,
       connection: { reconnectMaxDelayMs: 60_000 },
     });
-    await waitFor('three failed connects', async () => (await sampleValue(prom, CONNECTION_ERRORS_METRIC)) >= 3);
+    await waitFor(async () => (await sampleValue(prom, CONNECTION_ERRORS_METRIC)) >= 3, 'three failed connects');
     expect(liveTypes()).toContain('Timeout');
     await cache.close();
     await loopTurns();

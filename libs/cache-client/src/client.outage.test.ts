@@ -2,19 +2,21 @@ import { type StateChange, TimeoutError } from '@gl-vcci/breaker-core';
 import { capturingLogger } from '@gl-vcci/breaker-core/testing';
 import { type RedisServer, startRedis } from '@gl-vcci/upstreams/redis-server';
 import { freePort } from '@gl-vcci/upstreams/servers';
+import { startTcpProxy, type TcpProxy } from '@gl-vcci/upstreams/tcp-proxy';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   breakerCalls,
   CALL_TIMEOUT_MS,
   isSettled,
   OPEN_DURATION_MS,
+  rawRedis,
   sampleValue,
   type TestRegistry,
   testRegistry,
   waitFor,
 } from '../test/support.js';
 import { createCacheClient } from './client.js';
-import { CONNECTION_ERRORS_METRIC } from './metrics.js';
+import { CONNECTION_ERRORS_METRIC, UNSYNCED_DROPPED_METRIC } from './metrics.js';
 import type { CacheClient, CacheClientOptions } from './types.js';
 
 // Outages on throwaway redis-server processes: the shared Redis is never touched. The breaker
@@ -23,10 +25,13 @@ import type { CacheClient, CacheClientOptions } from './types.js';
 
 let server: RedisServer | undefined;
 let cache: CacheClient | undefined;
+let proxy: TcpProxy | undefined;
 let t: TestRegistry;
 
 afterEach(async () => {
   await cache?.close();
+  await proxy?.close();
+  proxy = undefined;
   if (server?.running) await server.kill();
   cache = undefined;
   server = undefined;
@@ -48,7 +53,7 @@ async function connectedCache(extra: Partial<CacheClientOptions> = {}): Promise<
   t = testRegistry();
   server = await startRedis();
   const client = open(server.url, extra);
-  await waitFor('the first connection', () => client.status().connected);
+  await waitFor(() => client.status().connected, 'the first connection');
   return client;
 }
 
@@ -60,7 +65,7 @@ describe('when Redis is killed', () => {
     const client = await connectedCache();
     await client.set('k', { v: 1 }, 60_000);
     await server!.kill();
-    await waitFor('the client to see the connection drop', () => !client.status().connected);
+    await waitFor(() => !client.status().connected, 'the client to see the connection drop');
     const pending = client.get('k');
     expect(await isSettled(pending)).toBe(true);
     expect(await pending).toEqual({ value: { v: 1 }, source: 'local' });
@@ -81,7 +86,7 @@ describe('when Redis is killed', () => {
   it('the circuit opens after fail_max failures and later calls answer locally without touching Redis', async () => {
     const client = await connectedCache();
     await server!.kill();
-    await waitFor('the client to see the connection drop', () => !client.status().connected);
+    await waitFor(() => !client.status().connected, 'the client to see the connection drop');
     expect(await client.get('a')).toBeUndefined();
     expect(await client.get('b')).toBeUndefined();
     expect(client.status().circuit).toBe('open');
@@ -94,7 +99,7 @@ describe('when Redis is killed', () => {
   it('getOrSet runs the loader once for 1 000 concurrent misses, then answers from the local tier', async () => {
     const client = await connectedCache();
     await server!.kill();
-    await waitFor('the client to see the connection drop', () => !client.status().connected);
+    await waitFor(() => !client.status().connected, 'the client to see the connection drop');
     let calls = 0;
     const loader = async () => {
       calls++;
@@ -110,12 +115,12 @@ describe('when Redis is killed', () => {
   it('it reconnects once Redis is back, and the first call after the open duration closes the circuit', async () => {
     const client = await connectedCache();
     await server!.kill();
-    await waitFor('the client to see the connection drop', () => !client.status().connected);
+    await waitFor(() => !client.status().connected, 'the client to see the connection drop');
     await client.get('a');
     await client.get('b');
     expect(client.status().circuit).toBe('open');
     await server!.restart();
-    await waitFor('the client to reconnect', () => client.status().connected);
+    await waitFor(() => client.status().connected, 'the client to reconnect');
     t.clock.advance(OPEN_DURATION_MS);
     expect(client.status().circuit).toBe('half_open');
     await client.set('back', 'again', 60_000);
@@ -139,14 +144,20 @@ describe('when Redis hangs (SIGSTOP)', () => {
     server!.resume();
   });
 
-  it('getOrSet answers from its loader at the deadline, whether the read or the write hangs', async () => {
+  it("getOrSet answers from its loader at the read's deadline: the write runs in the background", async () => {
     const client = await connectedCache(NO_SOCKET_TIMEOUT);
     await server!.pause();
     const pending = client.getOrSet('g', 60_000, () => 'loaded');
-    await t.clock.advanceAsync(CALL_TIMEOUT_MS); // the GET
+    await t.clock.advanceAsync(CALL_TIMEOUT_MS - 1);
     expect(await isSettled(pending)).toBe(false);
-    await t.clock.advanceAsync(CALL_TIMEOUT_MS); // the SET
+    await t.clock.advanceAsync(1); // the GET's deadline, and no more
+    expect(await isSettled(pending)).toBe(true);
     expect(await pending).toEqual({ value: 'loaded', source: 'loader' });
+    // The SET, still hanging, ends at its own deadline: the value stays local, its key tracked.
+    expect(client.status().unsyncedKeys).toBe(0);
+    await t.clock.advanceAsync(CALL_TIMEOUT_MS);
+    expect(client.status().unsyncedKeys).toBe(1);
+    expect(await breakerCalls(t.prom)).toMatchObject({ timeout: 2 });
     server!.resume();
   });
 
@@ -173,11 +184,120 @@ describe('when Redis hangs (SIGSTOP)', () => {
   it('the socket timeout drops the hung connection, and it is replaced once Redis answers again', async () => {
     const client = await connectedCache({ connection: { socketTimeoutMs: 300, pingIntervalMs: 100 } });
     await server!.pause();
-    await waitFor('the hung connection to be dropped', () => !client.status().connected);
+    await waitFor(() => !client.status().connected, 'the hung connection to be dropped');
     server!.resume();
-    await waitFor('a new connection', () => client.status().connected);
+    await waitFor(() => client.status().connected, 'a new connection');
     await client.set('k', 'v', 60_000);
     expect(await client.get('k')).toEqual({ value: 'v', source: 'redis' });
+  });
+});
+
+describe('writes and deletes while Redis is unreachable', () => {
+  it("resolve to 'local', and the older copies Redis kept are never served: deleted in Redis on recovery", async () => {
+    t = testRegistry();
+    server = await startRedis();
+    // A partition: Redis keeps its data, only the client loses it.
+    proxy = await startTcpProxy({ target: { host: '127.0.0.1', port: server.port } });
+    const client = open(`redis://127.0.0.1:${proxy.port}`);
+    await waitFor(() => client.status().connected, 'the first connection');
+    expect(await client.set('price', { v: 'OLD' }, 3_600_000)).toBe('redis');
+    expect(await client.set('session', { user: 'alice' }, 3_600_000)).toBe('redis');
+
+    await proxy.mode('cut');
+    await waitFor(() => !client.status().connected, 'the client to see the connection drop');
+    expect(await client.set('price', { v: 'NEW' }, 3_600_000)).toBe('local');
+    expect(await client.del('session')).toBe('local');
+    expect(client.status()).toMatchObject({ circuit: 'open', unsyncedKeys: 2 });
+
+    await proxy.mode('pass');
+    await waitFor(() => client.status().connected, 'the client to reconnect');
+    // Still open: nothing reconciled yet, so Redis holds OLD and alice. Neither is served.
+    expect(client.status().unsyncedKeys).toBe(2);
+    t.clock.advance(OPEN_DURATION_MS);
+    // The trial call: Redis answers OLD and alice, the local tier answers instead.
+    expect(await client.mget(['price', 'session'])).toEqual([{ value: { v: 'NEW' }, source: 'local' }, undefined]);
+    expect(client.status().circuit).toBe('closed');
+
+    await waitFor(() => client.status().unsyncedKeys === 0, 'the reconciliation');
+    const raw = await rawRedis(server.url);
+    try {
+      expect(await raw.exists(['outage:price', 'outage:session'])).toBe(0);
+    } finally {
+      raw.destroy();
+    }
+    // Deleted in Redis: a miss, never OLD again; the next write goes to Redis.
+    expect(await client.get('price')).toBeUndefined();
+    expect(await client.set('price', { v: 'NEWER' }, 3_600_000)).toBe('redis');
+    expect(await client.get('price')).toEqual({ value: { v: 'NEWER' }, source: 'redis' });
+  });
+
+  it('are reconciled in batches when there are many', async () => {
+    const client = await connectedCache();
+    const keys = Array.from({ length: 250 }, (_, i) => `many:${i}`);
+    for (const key of keys) await client.set(key, 'old', 60_000);
+    await server!.pause();
+    // Two timeouts open the circuit; the rest are refused at once.
+    const writes = Promise.all(keys.map((key) => client.set(key, 'new', 60_000)));
+    await t.clock.advanceAsync(CALL_TIMEOUT_MS);
+    expect(new Set(await writes)).toEqual(new Set(['local']));
+    expect(client.status().unsyncedKeys).toBe(250);
+    server!.resume();
+    t.clock.advance(OPEN_DURATION_MS);
+    expect(await client.get('many:0')).toEqual({ value: 'new', source: 'local' });
+    await waitFor(() => client.status().unsyncedKeys === 0, 'the reconciliation');
+    const raw = await rawRedis(server!.url);
+    try {
+      expect(await raw.exists(keys.map((key) => `outage:${key}`))).toBe(0);
+    } finally {
+      raw.destroy();
+    }
+  });
+
+  it('beyond local.maxEntries keys are counted and logged at warn once: their consistency is not guaranteed', async () => {
+    const { logger, lines } = capturingLogger();
+    t = testRegistry(undefined, logger);
+    server = await startRedis();
+    const client = open(server.url, { local: { maxEntries: 2 } });
+    await waitFor(() => client.status().connected, 'the first connection');
+    await server.kill();
+    await waitFor(() => !client.status().connected, 'the client to see the connection drop');
+    for (const key of ['a', 'b', 'c', 'd']) expect(await client.set(key, key, 60_000)).toBe('local');
+    expect(await client.del('a')).toBe('local'); // already tracked: still fits
+    expect(client.status().unsyncedKeys).toBe(2);
+    expect(await sampleValue(t.prom, UNSYNCED_DROPPED_METRIC)).toBe(2);
+    const warnings = lines.filter((l) => String(l.msg).startsWith('too many local-only writes to track'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, limit: 2 });
+  });
+});
+
+describe('when Redis refuses writes (NOREPLICAS)', () => {
+  it('writes land locally without tripping the circuit, reads are still served by Redis', async () => {
+    const { logger, lines } = capturingLogger();
+    t = testRegistry(undefined, logger);
+    server = await startRedis();
+    const client = open(server.url);
+    await waitFor(() => client.status().connected, 'the first connection');
+    expect(await client.set('kept', 'in redis', 60_000)).toBe('redis');
+    const raw = await rawRedis(server.url);
+    try {
+      await raw.configSet('min-replicas-to-write', '1');
+      for (const key of ['a', 'b', 'c']) expect(await client.set(key, key, 60_000)).toBe('local');
+      expect(await client.del('kept')).toBe('local');
+      expect(client.status()).toMatchObject({ circuit: 'closed', unsyncedKeys: 4 });
+      expect(await client.get('a')).toEqual({ value: 'a', source: 'local' });
+      expect(await client.get('kept')).toBeUndefined(); // deleted here, though Redis still has it
+      expect(await client.getOrSet('other', 60_000, () => 'loaded')).toEqual({ value: 'loaded', source: 'loader' });
+      expect(await breakerCalls(t.prom)).toMatchObject({ failure: 0 });
+      expect(lines.filter((l) => String(l.msg).startsWith('redis refuses writes'))).toHaveLength(1);
+
+      await raw.configSet('min-replicas-to-write', '0');
+      expect(await client.get('b')).toEqual({ value: 'b', source: 'local' });
+      await waitFor(() => client.status().unsyncedKeys === 0, 'the reconciliation');
+      expect(await raw.exists('outage:kept')).toBe(0);
+    } finally {
+      raw.destroy();
+    }
   });
 });
 
@@ -193,7 +313,7 @@ describe('when Redis is down at start', () => {
     expect(client.status()).toMatchObject({ connected: false, circuit: 'open' });
 
     server = await startRedis({ port });
-    await waitFor('the client to connect', () => client.status().connected);
+    await waitFor(() => client.status().connected, 'the client to connect');
     t.clock.advance(OPEN_DURATION_MS);
     await client.set('k', 'redis', 60_000);
     expect(await client.get('k')).toEqual({ value: 'redis', source: 'redis' });
@@ -212,15 +332,15 @@ describe("the connection's 'error' events", () => {
       t = testRegistry(undefined, logger);
       server = await startRedis();
       const client = open(server.url);
-      await waitFor('the first connection', () => client.status().connected);
+      await waitFor(() => client.status().connected, 'the first connection');
       await server.kill();
-      await waitFor('three failed reconnects', async () => (await sampleValue(t.prom, CONNECTION_ERRORS_METRIC)) >= 3);
+      await waitFor(async () => (await sampleValue(t.prom, CONNECTION_ERRORS_METRIC)) >= 3, 'three failed reconnects');
       expect(uncaught).toEqual([]);
       const warnings = lines.filter((l) => l.msg === 'redis unavailable: serving from the local tier');
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatchObject({ level: 40, client: 'cache', circuit: 'cache.redis' });
       await server.restart();
-      await waitFor('the client to reconnect', () => client.status().connected);
+      await waitFor(() => client.status().connected, 'the client to reconnect');
       expect(lines.filter((l) => l.msg === 'redis connection recovered')).toHaveLength(1);
     } finally {
       process.off('uncaughtException', onUncaught);

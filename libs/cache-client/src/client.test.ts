@@ -1,3 +1,4 @@
+import { capturingLogger } from '@gl-vcci/breaker-core/testing';
 import { sharedServer } from '@gl-vcci/upstreams/servers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { breakerCalls, rawRedis, type TestRegistry, testRegistry, uniquePrefix } from '../test/support.js';
@@ -9,7 +10,7 @@ import {
   CacheDecodeError,
   CacheSerializationError,
 } from './errors.js';
-import type { CacheClient } from './types.js';
+import type { CacheClient, CacheLogger } from './types.js';
 
 /** The README's FactorCache adapter, as an application would write it. */
 interface FactorCache<T> {
@@ -26,7 +27,9 @@ function factorCacheFrom<T>(cache: CacheClient): FactorCache<T> {
         throw error;
       }
     },
-    set: (key, value, ttlMs) => cache.set(key, value, ttlMs),
+    async set(key, value, ttlMs) {
+      await cache.set(key, value, ttlMs);
+    },
   };
 }
 
@@ -45,8 +48,8 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     raw.destroy();
   });
 
-  const open = () => {
-    t = testRegistry();
+  const open = (logger?: CacheLogger) => {
+    t = testRegistry(undefined, logger);
     prefix = uniquePrefix();
     cache = createCacheClient({ url: shared.url, registry: t.registry, keyPrefix: prefix });
     return cache;
@@ -120,8 +123,9 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
       return { total: 42 };
     };
     expect(await cache.getOrSet('report', 60_000, loader)).toEqual({ value: { total: 42 }, source: 'loader' });
-    expect(await raw.get(`${prefix}report`)).toBe('{"total":42}');
+    // Written in the background, but before this GET on the same connection: Redis runs them in order.
     expect(await cache.getOrSet('report', 60_000, loader)).toEqual({ value: { total: 42 }, source: 'redis' });
+    expect(await raw.get(`${prefix}report`)).toBe('{"total":42}');
     expect(calls).toBe(1);
   });
 
@@ -158,12 +162,36 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     expect(await raw.exists(`${prefix}absent`)).toBe(0);
   });
 
-  it('refuses a value with no JSON form with an error naming the key, and stores nothing', async () => {
+  it('set refuses a value with no JSON form with an error naming the key, and stores nothing', async () => {
     open();
     await expect(cache.set('big', 10n, 60_000)).rejects.toThrow(CacheSerializationError);
     await expect(cache.set('big', 10n, 60_000)).rejects.toThrow('Cache value for key "big" cannot be stored as JSON');
-    await expect(cache.getOrSet('big', 60_000, () => 10n)).rejects.toMatchObject({ key: 'big' });
     expect(await raw.exists(`${prefix}big`)).toBe(0);
+  });
+
+  it("getOrSet returns a loader value with no JSON form, caches nothing and logs a warning: it is not the caller's error", async () => {
+    const { logger, lines } = capturingLogger();
+    open(logger);
+    let calls = 0;
+    const loader = () => {
+      calls++;
+      return { id: 7n };
+    };
+    expect(await cache.getOrSet('big', 60_000, loader)).toEqual({ value: { id: 7n }, source: 'loader' });
+    expect(await cache.getOrSet('big', 60_000, loader)).toEqual({ value: { id: 7n }, source: 'loader' });
+    expect(calls).toBe(2);
+    expect(await raw.exists(`${prefix}big`)).toBe(0);
+    expect(cache.status().localEntries).toBe(0);
+    const warnings = lines.filter((l) => l.msg === 'getOrSet: the value has no JSON form: returned, not cached');
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatchObject({ level: 40, key: 'big' });
+  });
+
+  it("set and del resolve to 'redis' when Redis took the write", async () => {
+    open();
+    expect(await cache.set('w', 1, 60_000)).toBe('redis');
+    expect(await cache.del('w')).toBe('redis');
+    expect(cache.status().unsyncedKeys).toBe(0);
   });
 
   it('get of a key holding a list rejects with CacheCommandError (WRONGTYPE) and never trips the circuit', async () => {
@@ -183,6 +211,7 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     open();
     await raw.lPush(`${prefix}list`, 'x');
     expect(await cache.getOrSet('list', 60_000, () => 'value')).toEqual({ value: 'value', source: 'loader' });
+    expect(await cache.get('list')).toEqual({ value: 'value', source: 'redis' });
     expect(await raw.get(`${prefix}list`)).toBe('"value"');
   });
 

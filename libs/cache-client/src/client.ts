@@ -1,12 +1,23 @@
 import { type CircuitBreaker, errorMessage } from '@gl-vcci/breaker-core';
 import { LocalCache } from './cache.js';
-import { isCallerError } from './classify.js';
+import { isCallerError, isWriteRefusal } from './classify.js';
 import { decode, encode } from './codec.js';
 import { type RedisClient, RedisConnection } from './connection.js';
 import { CacheClosedError, CacheCommandError } from './errors.js';
 import { type CacheMetrics, createCacheMetrics } from './metrics.js';
 import { checkKey, checkKeys, checkLoader, checkTtl, resolveOptions } from './options.js';
-import type { CacheClient, CacheClientOptions, CacheHit, CacheLogger, CacheResult, CacheStatus } from './types.js';
+import type {
+  CacheClient,
+  CacheClientOptions,
+  CacheHit,
+  CacheLogger,
+  CacheResult,
+  CacheStatus,
+  CacheWriteTier,
+} from './types.js';
+
+/** Keys deleted per DEL when the local-only writes are reconciled. */
+export const RECONCILE_BATCH = 100;
 
 /**
  * A JSON cache in Redis behind the `cache.redis` circuit, with a bounded in-process tier that
@@ -20,6 +31,7 @@ export function createCacheClient(options: CacheClientOptions): CacheClient {
   // First, before any connection exists: a second client with other breaker settings is refused here.
   const breaker = o.registry.breaker(o.circuitName, o.breaker);
   const metrics = createCacheMetrics(o.registry.metricsRegistry);
+  let cache: RedisCache | undefined;
   const connection = new RedisConnection({
     url: o.url,
     connectTimeoutMs: o.connectTimeoutMs,
@@ -28,9 +40,18 @@ export function createCacheClient(options: CacheClientOptions): CacheClient {
     reconnectMaxDelayMs: o.reconnectMaxDelayMs,
     logger,
     onError: () => metrics.connectionError(),
+    // Each (re)connection: delete in Redis what was written or deleted locally only meanwhile.
+    onReady: () => cache?.reconcile(),
   });
-  const local = new LocalCache({ maxEntries: o.localMaxEntries, maxTtlMs: o.localMaxTtlMs, clock: o.registry.clock });
-  return new RedisCache(breaker, connection, local, metrics, logger, o.keyPrefix);
+  const local = new LocalCache({
+    maxEntries: o.localMaxEntries,
+    maxBytes: o.localMaxBytes,
+    maxTtlMs: o.localMaxTtlMs,
+    clock: o.registry.clock,
+  });
+  // Tracks as many local-only keys as the local tier holds entries.
+  cache = new RedisCache(breaker, connection, local, metrics, logger, o.keyPrefix, o.localMaxEntries);
+  return cache;
 }
 
 class RedisCache implements CacheClient {
@@ -42,6 +63,19 @@ class RedisCache implements CacheClient {
   readonly #prefix: string;
   /** getOrSet calls running, by Redis key: concurrent misses of one key share one loader call. */
   readonly #inflight = new Map<string, Promise<CacheResult<unknown>>>();
+  /**
+   * Keys whose last set/del reached only the local tier (Redis unavailable, circuit open, writes
+   * refused), with the generation of that write. Redis may hold an older copy of them: a Redis
+   * hit on one is answered from the local tier until reconcile() has deleted it in Redis.
+   */
+  readonly #unsynced = new Map<string, number>();
+  readonly #maxUnsynced: number;
+  #generation = 0;
+  #reconciling: Promise<void> | undefined;
+  /** The overflow of #unsynced was logged at warn; reset once everything is reconciled. */
+  #overflowWarned = false;
+  /** A write refusal (OOM, READONLY …) was logged at warn; reset by the next write Redis takes. */
+  #refusalWarned = false;
   #closed = false;
 
   constructor(
@@ -51,6 +85,7 @@ class RedisCache implements CacheClient {
     metrics: CacheMetrics,
     logger: CacheLogger,
     prefix: string,
+    maxUnsynced: number,
   ) {
     this.#breaker = breaker;
     this.#connection = connection;
@@ -58,6 +93,7 @@ class RedisCache implements CacheClient {
     this.#metrics = metrics;
     this.#logger = logger;
     this.#prefix = prefix;
+    this.#maxUnsynced = maxUnsynced;
   }
 
   async get<T = unknown>(key: string): Promise<CacheHit<T> | undefined> {
@@ -73,7 +109,8 @@ class RedisCache implements CacheClient {
       this.#fellBack('get', error);
       return this.#fromLocal<T>(redisKey);
     }
-    return this.#fromRedis<T>(key, json);
+    this.reconcile();
+    return this.#answer<T>(key, redisKey, json);
   }
 
   async mget<T = unknown>(keys: readonly string[]): Promise<Array<CacheHit<T> | undefined>> {
@@ -90,29 +127,35 @@ class RedisCache implements CacheClient {
       this.#fellBack('mget', error);
       return redisKeys.map((redisKey) => this.#fromLocal<T>(redisKey));
     }
-    return keys.map((key, i) => this.#fromRedis<T>(key, values[i] ?? null));
+    this.reconcile();
+    return keys.map((key, i) => this.#answer<T>(key, redisKeys[i]!, values[i] ?? null));
   }
 
-  async set(key: string, value: unknown, ttlMs: number): Promise<void> {
+  async set(key: string, value: unknown, ttlMs: number): Promise<CacheWriteTier> {
     this.#checkOpen();
     checkKey('set', key);
     checkTtl('set', ttlMs);
     const json = encode(key, value);
-    await this.#store(key, this.#prefix + key, json, ttlMs, true);
+    return this.#store(key, this.#prefix + key, json, ttlMs, true);
   }
 
-  async del(key: string): Promise<void> {
+  async del(key: string): Promise<CacheWriteTier> {
     this.#checkOpen();
     checkKey('del', key);
     const redisKey = this.#prefix + key;
     this.#local.delete(redisKey);
+    const issuedAt = this.#generation;
     try {
       await this.#redis((client) => client.del(redisKey));
     } catch (error) {
       if (isCallerError(error)) throw new CacheCommandError(key, 'DEL', error);
-      // Redis keeps its copy until its TTL: only the local one could be removed.
-      this.#fellBack('del', error);
+      // Redis keeps its copy for now: tracked, so it is never served again and deleted on recovery.
+      this.#wroteLocally('del', redisKey, error);
+      return 'local';
     }
+    this.#synced([redisKey], issuedAt);
+    this.reconcile();
+    return 'redis';
   }
 
   getOrSet<T>(key: string, ttlMs: number, loader: () => Promise<T> | T): Promise<CacheResult<T>> {
@@ -137,6 +180,7 @@ class RedisCache implements CacheClient {
       connected: this.#connection.ready,
       circuit: this.#breaker.state,
       localEntries: this.#local.size,
+      unsyncedKeys: this.#unsynced.size,
       closed: this.#closed,
     };
   }
@@ -148,12 +192,85 @@ class RedisCache implements CacheClient {
     this.#local.clear();
   }
 
+  /**
+   * Deletes in Redis, in batches of RECONCILE_BATCH keys, the keys written or deleted locally only,
+   * so the older copies Redis kept are never served again; the local tier keeps the newer value
+   * until its TTL. Runs in the background, once at a time, when a connection becomes ready and
+   * after each command Redis answered (once that command's own bookkeeping is done); does nothing while the circuit is open. Never throws: what
+   * it could not delete stays tracked for the next run.
+   */
+  reconcile(): void {
+    if (this.#reconciling || this.#closed || this.#unsynced.size === 0) return;
+    if (!this.#connection.ready || this.#breaker.state === 'open') return;
+    this.#reconciling = this.#reconcileOnce().finally(() => {
+      this.#reconciling = undefined;
+    });
+  }
+
+  async #reconcileOnce(): Promise<void> {
+    // The keys tracked now: a key tracked during this run waits for the next one.
+    const keys = [...this.#unsynced.keys()];
+    try {
+      for (let i = 0; i < keys.length && !this.#closed; i += RECONCILE_BATCH) {
+        const batch = keys.slice(i, i + RECONCILE_BATCH);
+        const issuedAt = this.#generation;
+        await this.#redis((client) => client.del(batch));
+        this.#synced(batch, issuedAt);
+      }
+    } catch (error) {
+      this.#logger.debug(
+        { error: error instanceof Error ? error.constructor.name : typeof error, reason: errorMessage(error) },
+        'reconciling local-only writes failed: retried once Redis answers again',
+      );
+      return;
+    }
+    if (this.#unsynced.size === 0) this.#overflowWarned = false;
+  }
+
   /** One command through the circuit, which owns its deadline: it settles then even if Redis never answers. */
   #redis<R>(command: (client: RedisClient) => Promise<R>): Promise<R> {
     // A call still running when close() came (its loader, say) must not count against the circuit.
     if (this.#closed) return Promise.reject(new CacheClosedError());
     // The signal also drops a command node-redis has not written yet when the deadline passes.
     return this.#breaker.execute((signal) => this.#connection.run((client) => command(client.withAbortSignal(signal))));
+  }
+
+  /** The write of `redisKey` reached only the local tier: track it for reconciliation, within the bound. */
+  #wroteLocally(operation: string, redisKey: string, error: unknown): void {
+    if (isWriteRefusal(error)) {
+      if (!this.#refusalWarned) {
+        this.#refusalWarned = true;
+        this.#logger.warn(
+          { err: error, operation },
+          'redis refuses writes: reads still served by Redis, writes kept in the local tier',
+        );
+      }
+    } else {
+      this.#fellBack(operation, error);
+    }
+    if (this.#unsynced.has(redisKey) || this.#unsynced.size < this.#maxUnsynced) {
+      // Deleted first so the Map's order stays the order of the last writes.
+      this.#unsynced.delete(redisKey);
+      this.#unsynced.set(redisKey, ++this.#generation);
+      return;
+    }
+    this.#metrics.unsyncedDropped();
+    if (!this.#overflowWarned) {
+      this.#overflowWarned = true;
+      this.#logger.warn(
+        { limit: this.#maxUnsynced, operation },
+        'too many local-only writes to track: Redis may serve an older copy of the keys not tracked until its TTL',
+      );
+    }
+  }
+
+  /** Redis took a write of these keys issued at generation `issuedAt`: forget them unless written locally since. */
+  #synced(redisKeys: readonly string[], issuedAt: number): void {
+    this.#refusalWarned = false;
+    for (const redisKey of redisKeys) {
+      const generation = this.#unsynced.get(redisKey);
+      if (generation !== undefined && generation <= issuedAt) this.#unsynced.delete(redisKey);
+    }
   }
 
   async #getOrLoad<T>(key: string, redisKey: string, ttlMs: number, loader: () => Promise<T> | T) {
@@ -163,7 +280,18 @@ class RedisCache implements CacheClient {
     const result: CacheResult<T> = { value, source: 'loader' };
     // undefined is how a miss is spelled: it is returned, never cached.
     if (value === undefined) return result;
-    await this.#store(key, redisKey, encode(key, value), ttlMs, false);
+    let json: string;
+    try {
+      json = encode(key, value);
+    } catch (error) {
+      this.#logger.warn({ err: error, key }, 'getOrSet: the value has no JSON form: returned, not cached');
+      return result;
+    }
+    // In the background: the caller has its value now, not one Redis deadline later. Commands on
+    // one connection run in order, so a later GET of this key still sees this SET.
+    this.#store(key, redisKey, json, ttlMs, false).catch((error: unknown) => {
+      this.#logger.warn({ err: error, key }, 'getOrSet: caching the value failed');
+    });
     return result;
   }
 
@@ -184,8 +312,9 @@ class RedisCache implements CacheClient {
       this.#fellBack('getOrSet', error);
       return this.#fromLocal<T>(redisKey);
     }
+    this.reconcile();
     try {
-      return this.#fromRedis<T>(key, json);
+      return this.#answer<T>(key, redisKey, json);
     } catch (error) {
       this.#logger.warn(
         { err: error, key },
@@ -195,21 +324,40 @@ class RedisCache implements CacheClient {
     }
   }
 
-  /** Writes both tiers; Redis unavailable leaves the value in the local tier only. */
-  async #store(key: string, redisKey: string, json: string, ttlMs: number, throwCallerErrors: boolean): Promise<void> {
-    if (this.#closed) return;
+  /** Writes both tiers; Redis unavailable leaves the value in the local tier only, its key tracked. */
+  async #store(
+    key: string,
+    redisKey: string,
+    json: string,
+    ttlMs: number,
+    throwCallerErrors: boolean,
+  ): Promise<CacheWriteTier> {
+    if (this.#closed) return 'local';
     // Always kept locally too, so an outage starts with a warm local tier.
     this.#local.set(redisKey, json, ttlMs);
+    const issuedAt = this.#generation;
     try {
       await this.#redis((client) => client.set(redisKey, json, { expiration: { type: 'PX', value: ttlMs } }));
     } catch (error) {
       if (isCallerError(error)) {
         if (throwCallerErrors) throw new CacheCommandError(key, 'SET', error);
         this.#logger.warn({ err: error, key }, 'getOrSet: Redis refused SET: the value is cached locally only');
-        return;
+        return 'local';
       }
-      this.#fellBack('set', error);
+      this.#wroteLocally('set', redisKey, error);
+      return 'local';
     }
+    this.#synced([redisKey], issuedAt);
+    this.reconcile();
+    return 'redis';
+  }
+
+  /** What Redis answered for `redisKey`, unless its last write reached only the local tier: then the local tier answers. */
+  #answer<T>(key: string, redisKey: string, json: string | null): CacheHit<T> | undefined {
+    if (!this.#unsynced.has(redisKey)) return this.#fromRedis<T>(key, json);
+    // Redis may hold an older copy (or one this client deleted): not served until reconciled.
+    this.#metrics.lookup('redis', 'miss');
+    return this.#fromLocal<T>(redisKey);
   }
 
   #fromRedis<T>(key: string, json: string | null): CacheHit<T> | undefined {

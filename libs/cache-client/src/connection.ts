@@ -12,6 +12,8 @@ export interface RedisConnectionOptions {
   logger: CacheLogger;
   /** Told of every 'error' event (for the metric); never throws. */
   onError: (error: unknown) => void;
+  /** Told each time a connection becomes ready (the first one and every reconnect); never throws. */
+  onReady?: () => void;
 }
 
 const RECONNECT_BASE_DELAY_MS = 50;
@@ -96,6 +98,7 @@ export class RedisConnection {
     if (this.#down) this.#options.logger.info('redis connection recovered');
     else this.#options.logger.debug('redis connection ready');
     this.#down = false;
+    this.#options.onReady?.();
   }
 
   #onError(error: unknown): void {

@@ -8,7 +8,7 @@ export {
   CacheError,
   CacheSerializationError,
 } from './errors.js';
-export { CONNECTION_ERRORS_METRIC, REQUESTS_METRIC } from './metrics.js';
+export { CONNECTION_ERRORS_METRIC, REQUESTS_METRIC, UNSYNCED_DROPPED_METRIC } from './metrics.js';
 export type {
   CacheClient,
   CacheClientOptions,
@@ -19,4 +19,5 @@ export type {
   CacheResult,
   CacheSource,
   CacheStatus,
+  CacheWriteTier,
 } from './types.js';

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { testRegistry } from '../test/support.js';
 import { createCacheClient } from './client.js';
 import { CacheArgumentError } from './errors.js';
-import { checkKey, checkKeys, checkTtl } from './options.js';
+import { checkKey, checkKeys, checkTtl, resolveOptions } from './options.js';
 import type { CacheClient, CacheClientOptions } from './types.js';
 
 // Clients here point at a port nobody listens on: options and config are all that is looked at.
@@ -46,6 +46,19 @@ describe('createCacheClient options', () => {
         '(root): Unrecognized key: "keyprefix"',
     );
     expect(error.issues.map((i) => i.path)).toEqual(['url', 'local.maxEntries', 'connection.connectTimeoutMs', '']);
+  });
+
+  it('bounds the local tier at 50 MiB of JSON text unless local.maxBytes says otherwise', () => {
+    const { registry } = testRegistry();
+    expect(resolveOptions({ url: deadUrl, registry }).localMaxBytes).toBe(52_428_800);
+    expect(resolveOptions({ url: deadUrl, registry, local: { maxBytes: 1_000 } }).localMaxBytes).toBe(1_000);
+  });
+
+  it('refuses a local.maxBytes that is not a positive integer', () => {
+    const { registry } = testRegistry();
+    expect(refusal({ url: deadUrl, registry, local: { maxBytes: 0 } }).message).toBe(
+      'createCacheClient: local.maxBytes: expected a positive integer, got 0',
+    );
   });
 
   it('never echoes a URL, which may carry a password', () => {

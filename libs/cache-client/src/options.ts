@@ -24,6 +24,8 @@ export const DEFAULTS = {
   /** Used when the config file sets no `call_timeout`: a slow cache is worse than none. */
   callTimeoutMs: 500,
   localMaxEntries: 10_000,
+  /** 50 MiB of JSON text in the local tier. */
+  localMaxBytes: 50 * 1024 * 1024,
   /** Used when neither `local.maxTtlMs` nor the config's `cache_ttl` is set. */
   localMaxTtlMs: 300_000,
   connectTimeoutMs: 1_000,
@@ -41,7 +43,7 @@ const optionsSchema = z.strictObject(
     keyPrefix: z.string({ error: 'expected a string' }).optional(),
     local: z
       .strictObject(
-        { maxEntries: positiveInt().optional(), maxTtlMs: durationMs().optional() },
+        { maxEntries: positiveInt().optional(), maxBytes: positiveInt().optional(), maxTtlMs: durationMs().optional() },
         anObject('an object of local tier settings'),
       )
       .optional(),
@@ -80,6 +82,7 @@ export interface ResolvedOptions {
   circuitName: string;
   keyPrefix: string;
   localMaxEntries: number;
+  localMaxBytes: number;
   localMaxTtlMs: number;
   connectTimeoutMs: number;
   socketTimeoutMs: number;
@@ -108,6 +111,7 @@ export function resolveOptions(input: CacheClientOptions): ResolvedOptions {
     circuitName,
     keyPrefix: o.keyPrefix ?? DEFAULTS.keyPrefix,
     localMaxEntries: o.local?.maxEntries ?? DEFAULTS.localMaxEntries,
+    localMaxBytes: o.local?.maxBytes ?? DEFAULTS.localMaxBytes,
     localMaxTtlMs: o.local?.maxTtlMs ?? (cacheTtl === undefined ? DEFAULTS.localMaxTtlMs : Math.round(cacheTtl * 1000)),
     connectTimeoutMs: o.connection?.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
     socketTimeoutMs,

@@ -12,10 +12,23 @@ export type CacheHit<T> = Sourced<T, 'redis' | 'local'>;
 /** What `getOrSet` returns: a hit from either tier, or the loader's value. */
 export type CacheResult<T> = Sourced<T, CacheSource>;
 
+/**
+ * Where a `set` or `del` landed: `redis` (and the local tier), or `local` only, because Redis was
+ * unavailable, behind an open circuit or refused writes. A `local` write's key is reconciled
+ * (deleted in Redis) once Redis is back, so the older copy there is never served again.
+ */
+export type CacheWriteTier = 'redis' | 'local';
+
 /** The in-process tier that serves reads and takes writes while Redis is unavailable. */
 export interface CacheLocalOptions {
   /** Entries kept; the least recently used go first (default 10 000). */
   maxEntries?: number;
+  /**
+   * Bound on the local tier's total size, measured as the JSON text length of its values; the
+   * least recently used go first, and a single value larger than this is not kept locally
+   * (default 52 428 800, 50 MiB).
+   */
+  maxBytes?: number;
   /** Longest an entry lives locally, whatever TTL it was written with (default: config `cache_ttl`, else 300 000). */
   maxTtlMs?: number;
 }
@@ -62,6 +75,8 @@ export interface CacheStatus {
   circuit: CircuitState;
   /** Entries in the local tier. */
   localEntries: number;
+  /** Keys written or deleted locally only, waiting to be reconciled (deleted) in Redis. */
+  unsyncedKeys: number;
   /** `close()` was called. */
   closed: boolean;
 }
@@ -75,13 +90,18 @@ export interface CacheClient {
   get<T = unknown>(key: string): Promise<CacheHit<T> | undefined>;
   /** `get` for several keys in one round trip; results in the order of `keys`. */
   mget<T = unknown>(keys: readonly string[]): Promise<Array<CacheHit<T> | undefined>>;
-  /** Stores `value` for `ttlMs` in Redis and the local tier (only the local tier while Redis is unavailable). */
-  set(key: string, value: unknown, ttlMs: number): Promise<void>;
-  /** Removes `key` from both tiers (only the local one while Redis is unavailable). */
-  del(key: string): Promise<void>;
+  /**
+   * Stores `value` for `ttlMs` in Redis and the local tier, and resolves to where it landed:
+   * `'redis'`, or `'local'` while Redis is unavailable (the key is then reconciled on recovery).
+   */
+  set(key: string, value: unknown, ttlMs: number): Promise<CacheWriteTier>;
+  /** Removes `key` from both tiers; `'local'` while Redis is unavailable (reconciled on recovery). */
+  del(key: string): Promise<CacheWriteTier>;
   /**
    * Cache-aside: the cached value, else `loader()`'s, stored for `ttlMs`. Concurrent calls for one
-   * key share one loader call. Cache errors never reach the caller; the loader's errors do.
+   * key share one loader call. The loader's value is returned at once and written in the
+   * background; a value with no JSON form is returned and not cached. Cache errors never reach
+   * the caller; the loader's errors do.
    */
   getOrSet<T>(key: string, ttlMs: number, loader: () => Promise<T> | T): Promise<CacheResult<T>>;
   /** Connection, circuit and local tier, for health endpoints and tests. */

@@ -65,11 +65,12 @@ export async function breakerCalls(prom: Registry): Promise<Record<string, numbe
 
 /**
  * Polls `condition` until it holds: for real server events only (a restart, a reconnect), never
- * for time the ManualClock can move. Fails naming `what` after `timeoutMs`.
+ * for time the ManualClock can move. Fails naming `what` after `timeoutMs`. Same argument order
+ * as db-client's `waitFor(condition, what)`.
  */
 export async function waitFor(
-  what: string,
   condition: () => boolean | Promise<boolean>,
+  what: string,
   timeoutMs = 10_000,
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
