@@ -102,6 +102,7 @@ describe('the shipped config/circuit_breaker_config.yaml', () => {
       'erp_connectors.workday',
       'email_service.sendgrid',
       'database.postgres',
+      'database.postgres_replica',
       'cache.redis',
     ]);
   });
