@@ -121,3 +121,19 @@ export function track<T>(promise: Promise<T>): {
   );
   return state;
 }
+
+/**
+ * Polls `condition` until it holds, for events only a real server produces (a request arriving,
+ * a process stopping); throws naming `what` after `timeoutMs`. Use the ManualClock for time itself.
+ */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,7 +1,8 @@
 import { createHook } from 'node:async_hooks';
+import { waitFor } from '@gl-vcci/breaker-core/testing';
 import { freePort, sharedServer } from '@gl-vcci/upstreams/servers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sampleValue, testRegistry, uniquePrefix, waitFor } from '../test/support.js';
+import { sampleValue, testRegistry, uniquePrefix } from '../test/support.js';
 import { createCacheClient } from './client.js';
 import { CONNECTION_ERRORS_METRIC } from './metrics.js';
 

@@ -1,5 +1,5 @@
 import { type StateChange, TimeoutError } from '@gl-vcci/breaker-core';
-import { capturingLogger } from '@gl-vcci/breaker-core/testing';
+import { capturingLogger, waitFor } from '@gl-vcci/breaker-core/testing';
 import { type RedisServer, startRedis } from '@gl-vcci/upstreams/redis-server';
 import { freePort } from '@gl-vcci/upstreams/servers';
 import { startTcpProxy, type TcpProxy } from '@gl-vcci/upstreams/tcp-proxy';
@@ -13,7 +13,6 @@ import {
   sampleValue,
   type TestRegistry,
   testRegistry,
-  waitFor,
 } from '../test/support.js';
 import { createCacheClient } from './client.js';
 import { CONNECTION_ERRORS_METRIC, UNSYNCED_DROPPED_METRIC } from './metrics.js';

@@ -63,23 +63,6 @@ export async function breakerCalls(prom: Registry): Promise<Record<string, numbe
   return calls;
 }
 
-/**
- * Polls `condition` until it holds: for real server events only (a restart, a reconnect), never
- * for time the ManualClock can move. Fails naming `what` after `timeoutMs`. Same argument order
- * as db-client's `waitFor(condition, what)`.
- */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Whether `promise` has settled, after letting pending callbacks run. */
 export async function isSettled(promise: Promise<unknown>): Promise<boolean> {
   let settled = false;

@@ -1,7 +1,8 @@
 import { CircuitOpenError, TimeoutError } from '@gl-vcci/breaker-core';
+import { waitFor } from '@gl-vcci/breaker-core/testing';
 import { startTcpProxy, type TcpProxy } from '@gl-vcci/upstreams/tcp-proxy';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminClient, harness, rejectionOf, shared, uniqueTable, waitFor } from '../test/support.js';
+import { adminClient, harness, rejectionOf, shared, uniqueTable } from '../test/support.js';
 import { DbFailoverError } from './errors.js';
 
 const OPEN_MS = 10_000;

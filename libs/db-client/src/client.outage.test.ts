@@ -1,10 +1,11 @@
 import { CircuitOpenError } from '@gl-vcci/breaker-core';
+import { waitFor } from '@gl-vcci/breaker-core/testing';
 import { type PostgresServer, startPostgres } from '@gl-vcci/upstreams/postgres-server';
 import { answers } from '@gl-vcci/upstreams/servers';
 import { startTcpProxy, type TcpProxy } from '@gl-vcci/upstreams/tcp-proxy';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { adminClient, harness, rejectionOf, shared, waitFor } from '../test/support.js';
+import { adminClient, harness, rejectionOf, shared } from '../test/support.js';
 import { classifyPgError } from './classify.js';
 
 const FAIL_MAX = 3;

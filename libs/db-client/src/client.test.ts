@@ -1,6 +1,7 @@
 import { CircuitOpenError, TimeoutError } from '@gl-vcci/breaker-core';
+import { waitFor } from '@gl-vcci/breaker-core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminClient, harness, rejectionOf, shared, uniqueTable, waitFor } from '../test/support.js';
+import { adminClient, harness, rejectionOf, shared, uniqueTable } from '../test/support.js';
 import { classifyPgError } from './classify.js';
 import { DbClosedError, DbSessionBrokenError, DbTransactionAbortedError } from './errors.js';
 

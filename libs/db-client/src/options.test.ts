@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { BreakerRegistry, ConfigError, loadConfig } from '@gl-vcci/breaker-core';
-import { silentLogger } from '@gl-vcci/breaker-core/testing';
+import { silentLogger, waitFor } from '@gl-vcci/breaker-core/testing';
 import { describe, expect, it } from 'vitest';
-import { harness, rejectionOf, shared, waitFor } from '../test/support.js';
+import { harness, rejectionOf, shared } from '../test/support.js';
 import { createDbClient } from './client.js';
 import { DbQueryError } from './errors.js';
 import type { DbClientOptions } from './types.js';

@@ -76,15 +76,6 @@ export async function adminClient(url = shared.url): Promise<pg.Client> {
   return client;
 }
 
-/** Polls `condition` every 10 ms, for real server events only; fails naming `what` after `timeoutMs`. */
-export async function waitFor(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** The error a promise rejects with (fails the test if it resolves). */
 export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   try {

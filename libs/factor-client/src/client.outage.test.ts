@@ -1,6 +1,7 @@
 import type { FailureMode } from '@gl-vcci/upstreams/http-simulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CALL_TIMEOUT_MS, type Harness, harness, OPEN_DURATION_MS, samples, waitForRequests } from '../test/support.js';
+
 import type { FactorQuery, FactorResult } from './types.js';
 
 // ecoinvent fails over to desnz in the test config; these tests use epa (no failover) unless they

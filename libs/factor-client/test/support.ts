@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { BreakerRegistry, loadConfig } from '@gl-vcci/breaker-core';
-import { ManualClock, silentLogger } from '@gl-vcci/breaker-core/testing';
+import { ManualClock, silentLogger, waitFor } from '@gl-vcci/breaker-core/testing';
 import { type FactorBrokerSimulator, startFactorBroker } from '@gl-vcci/upstreams/factor-broker';
 import { Registry } from 'prom-client';
 import { createFactorClient } from '../src/client.js';
@@ -104,10 +104,6 @@ export async function samples(prom: Registry, name: string): Promise<string[]> {
 }
 
 /** Polls until the simulator has received `count` requests: for real I/O only, never for clock time. */
-export async function waitForRequests(sim: FactorBrokerSimulator, count: number, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (sim.lookups() < count) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for request ${count} on ${sim.source}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+export function waitForRequests(sim: FactorBrokerSimulator, count: number): Promise<void> {
+  return waitFor(() => sim.lookups() >= count, `request ${count} on ${sim.source}`);
 }

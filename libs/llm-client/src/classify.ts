@@ -3,7 +3,7 @@ import {
   APIError as AnthropicAPIError,
   AnthropicError,
 } from '@anthropic-ai/sdk';
-import { type Classification, MAX_TIMER_MS } from '@gl-vcci/breaker-core';
+import { type Classification, MAX_TIMER_MS, parseRetryAfter } from '@gl-vcci/breaker-core';
 import { APIUserAbortError as OpenAIAbortError, APIError as OpenAIAPIError, OpenAIError } from 'openai';
 import { type FailureKind, LlmProviderError, LlmRequestRejectedError, LlmStreamTimeoutError } from './errors.js';
 import type { ProviderName } from './types.js';
@@ -78,11 +78,8 @@ export function retryAfterMs(error: { headers?: Headers | undefined }, now = Dat
   if (!headers) return undefined;
   const ms = Number.parseFloat(headers.get('retry-after-ms') ?? '');
   if (Number.isFinite(ms) && ms > 0) return Math.min(Math.ceil(ms), MAX_TIMER_MS);
-  const value = headers.get('retry-after');
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  const wait = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
-  return Number.isFinite(wait) && wait > 0 ? Math.min(Math.ceil(wait), MAX_TIMER_MS) : undefined;
+  // A date in the past means "now": no wait worth carrying, like an absent header.
+  return parseRetryAfter(headers.get('retry-after'), now, MAX_TIMER_MS) || undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { CircuitOpenError } from '@gl-vcci/breaker-core';
+import { waitFor } from '@gl-vcci/breaker-core/testing';
 import { anthropicError } from '@gl-vcci/upstreams/anthropic';
 import { OPENAI_INSUFFICIENT_QUOTA } from '@gl-vcci/upstreams/openai';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +11,6 @@ import {
   OPEN_DURATION_MS,
   OPENAI_ROUTE,
   PROMPT,
-  waitFor,
 } from '../test/support.js';
 import { type LlmProviderError, LlmRequestRejectedError, LlmUnavailableError } from './errors.js';
 
@@ -66,7 +66,7 @@ describe('generate: primary and failover', () => {
     const h = await harness();
     h.claude.mode(CLAUDE_ROUTE, 'hang');
     const pending = h.client.generate(PROMPT);
-    await waitFor('the request to reach the anthropic simulator', () => h.claude.messages.length === 1);
+    await waitFor(() => h.claude.messages.length === 1, 'the request to reach the anthropic simulator');
     h.clock.advance(CALL_TIMEOUT_MS);
     const result = await pending;
     expect(result.source).toBe('failover');
@@ -180,7 +180,7 @@ llm_providers:
     h.claude.mode(CLAUDE_ROUTE, 'hang');
     const controller = new AbortController();
     const pending = h.client.generate(PROMPT, { signal: controller.signal });
-    await waitFor('the request to reach the anthropic simulator', () => h.claude.messages.length === 1);
+    await waitFor(() => h.claude.messages.length === 1, 'the request to reach the anthropic simulator');
     const reason = new Error('user navigated away');
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);

@@ -1,4 +1,4 @@
-import { flushPromises } from '@gl-vcci/breaker-core/testing';
+import { flushPromises, waitFor } from '@gl-vcci/breaker-core/testing';
 import { describe, expect, it } from 'vitest';
 import {
   breakerCalls,
@@ -7,7 +7,6 @@ import {
   harness,
   IDLE_TIMEOUT_MS,
   PROMPT,
-  waitFor,
 } from '../test/support.js';
 import { LlmStreamTimeoutError } from './errors.js';
 import { REQUESTS_METRIC, TOKENS_METRIC } from './metrics.js';
@@ -66,7 +65,7 @@ describe('stream', () => {
     h.claude.mode(CLAUDE_ROUTE, 'hang');
     const iterator = h.client.stream(PROMPT)[Symbol.asyncIterator]();
     const first = iterator.next();
-    await waitFor('the request to reach the anthropic simulator', () => h.claude.messages.length === 1);
+    await waitFor(() => h.claude.messages.length === 1, 'the request to reach the anthropic simulator');
     h.clock.advance(FIRST_TOKEN_TIMEOUT_MS);
     expect(await first).toEqual({ done: false, value: { type: 'text', text: 'hello ' } });
     const rest = await collect({ [Symbol.asyncIterator]: () => iterator });

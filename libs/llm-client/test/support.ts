@@ -116,16 +116,4 @@ export async function breakerCalls(prom: Registry, provider: 'claude' | 'openai'
   return calls;
 }
 
-/**
- * Polls `condition` until it holds: for real network events only (a request reaching a
- * simulator), never for time the ManualClock can move. Fails naming `what` after `timeoutMs`.
- */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 export const PROMPT = { prompt: 'Classify supplier ACME GmbH by NACE code.', maxTokens: 100 } as const;
