@@ -63,8 +63,9 @@ export class BulkheadFullError extends BreakerCoreError {
 /** Every step of a fallback chain failed; `cause` is the last step's error, `errors` all of them. */
 export class FallbackExhaustedError extends BreakerCoreError {
   readonly code = 'FALLBACK_EXHAUSTED';
-  constructor(readonly errors: ReadonlyArray<{ source: string; error: unknown }>) {
-    super(`Every fallback step failed: ${errors.map((e) => `${e.source} (${errorMessage(e.error)})`).join(', ')}`, {
+  constructor(readonly errors: ReadonlyArray<{ source: string; upstream?: string; error: unknown }>) {
+    const step = (e: (typeof errors)[number]) => (e.upstream === undefined ? e.source : `${e.source} ${e.upstream}`);
+    super(`Every fallback step failed: ${errors.map((e) => `${step(e)} (${errorMessage(e.error)})`).join(', ')}`, {
       cause: errors.at(-1)?.error,
     });
   }
@@ -93,3 +94,21 @@ export function errorMessage(error: unknown): string {
     return Object.prototype.toString.call(error);
   }
 }
+
+/**
+ * A guard that recognises an error by its stable `code` rather than by `instanceof`, so it still
+ * holds when an application ends up with two copies of a package (as cockatiel's
+ * `isBrokenCircuitError` does). Pass every code of the class and of its subclasses.
+ */
+export function codeGuard<E extends Error>(...codes: string[]): (error: unknown) => error is E {
+  const known = new Set(codes);
+  return (error: unknown): error is E =>
+    typeof error === 'object' && error !== null && known.has((error as { code?: unknown }).code as string);
+}
+
+// Guards by `code`, not instanceof: they hold across two copies of breaker-core in one application.
+export const isCircuitOpenError = codeGuard<CircuitOpenError>('CIRCUIT_OPEN');
+export const isTimeoutError = codeGuard<TimeoutError>('CALL_TIMEOUT');
+export const isBulkheadFullError = codeGuard<BulkheadFullError>('BULKHEAD_FULL');
+export const isFallbackExhaustedError = codeGuard<FallbackExhaustedError>('FALLBACK_EXHAUSTED');
+export const isConfigError = codeGuard<ConfigError>('INVALID_CONFIG');

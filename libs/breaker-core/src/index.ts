@@ -1,6 +1,5 @@
 export type { Logger } from 'pino';
 export { CircuitBreaker } from './breaker.js';
-export { anObject, breakerOverridesSchema, durationMs, loggerSchema, registrySchema } from './client-options.js';
 export { type Clock, systemClock } from './clock.js';
 export {
   type LoadConfigOptions,
@@ -17,6 +16,11 @@ export {
   ConfigError,
   errorMessage,
   FallbackExhaustedError,
+  isBulkheadFullError,
+  isCircuitOpenError,
+  isConfigError,
+  isFallbackExhaustedError,
+  isTimeoutError,
   TimeoutError,
 } from './errors.js';
 export { createLogger, REDACTED_KEYS } from './logging.js';
@@ -66,20 +70,4 @@ export type {
   TransitionReason,
   ValueSource,
 } from './types.js';
-export {
-  boolean,
-  clockSchema,
-  describeValue,
-  fnSchema,
-  formatIssues,
-  type Issue,
-  MAX_TIMER_MS,
-  nonEmptyString,
-  nonNegativeInt,
-  nonNegativeNumber,
-  parseOrThrow,
-  percentage,
-  positiveInt,
-  positiveNumber,
-  toIssues,
-} from './validation.js';
+export type { Issue } from './validation.js';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { setting } from './client/settings.js';
 import { loadConfig } from './config/load.js';
 import { BreakerRegistry } from './registry.js';
 import { capturingLogger, ManualClock, silentLogger } from './testing.js';
@@ -98,9 +99,63 @@ describe('BreakerRegistry', () => {
     expect(registry.breaker('factor_broker.ecoinvent').state).toBe('half_open');
   });
 
-  it('exposes the client-owned settings of a service', () => {
-    expect(setup().registry.settings('factor_broker.ecoinvent')).toMatchObject({ cache_ttl: 86400 });
-    expect(setup().registry.settings('database.postgres')).toMatchObject({ connection_pool_size: 20 });
+  it('gives a client its own settings checked and converted, seconds to milliseconds', () => {
+    const { registry } = setup();
+    expect(
+      registry.settings('factor_broker.ecoinvent', {
+        cacheTtlMs: setting.seconds('cache_ttl'),
+        staleMaxAgeMs: setting.seconds('stale_max_age'),
+      }),
+    ).toEqual({ cacheTtlMs: 86_400_000 });
+    expect(registry.settings('database.postgres', { poolSize: setting.positiveInt('connection_pool_size') })).toEqual({
+      poolSize: 20,
+    });
+  });
+
+  it('names the key and the reason when a client setting is invalid', () => {
+    const registry = new BreakerRegistry({
+      config: loadConfig('factor_broker:\n  epa:\n    failover: nowhere\n'),
+      logger: silentLogger(),
+      metrics: false,
+    });
+    expect(() => registry.settings('factor_broker.epa', { failover: setting.service('failover', ['desnz']) })).toThrow(
+      /factor_broker\.epa\.failover: expected one of desnz, got "nowhere"/,
+    );
+  });
+
+  it('warns once about a key nobody reads, naming the closest known key', () => {
+    const { logger, lines } = capturingLogger();
+    const config = loadConfig('factor_broker:\n  epa:\n    fail_maxx: 3\n    cache_tl: 60\n');
+    const registry = new BreakerRegistry({ config, logger, metrics: false });
+    registry.settings('factor_broker.epa', { cacheTtlMs: setting.seconds('cache_ttl') });
+    registry.settings('factor_broker.epa', { cacheTtlMs: setting.seconds('cache_ttl') });
+    const warnings = lines.filter((l) => l.level === 40).map((l) => [l.key, l.msg]);
+    expect(warnings).toEqual([
+      ['factor_broker.epa.fail_maxx', expect.stringMatching(/unknown key .*did you mean fail_max\?/)],
+      ['factor_broker.epa.cache_tl', expect.stringMatching(/did you mean cache_ttl\?/)],
+    ]);
+  });
+
+  it('refuses a key nobody reads with strictConfig', () => {
+    const config = loadConfig('factor_broker:\n  epa:\n    fail_maxx: 3\n');
+    const registry = new BreakerRegistry({ config, logger: silentLogger(), metrics: false, strictConfig: true });
+    expect(() => registry.settings('factor_broker.epa', {})).toThrow(
+      /factor_broker\.epa\.fail_maxx: unknown key .*did you mean fail_max\?/,
+    );
+  });
+
+  it('builds a breaker from the client defaults, then the file, then the overrides', () => {
+    const { registry } = setup();
+    const breaker = registry.breaker(
+      'factor_broker.ecoinvent',
+      { successThreshold: 3 },
+      {
+        failMax: 99,
+        callTimeoutMs: 1_234,
+        successThreshold: 2,
+      },
+    );
+    expect(breaker.config).toMatchObject({ failMax: 3, callTimeoutMs: 1_234, successThreshold: 3 });
   });
 
   it('reports ok while every circuit is closed', async () => {

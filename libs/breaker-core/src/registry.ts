@@ -1,16 +1,19 @@
 import { isDeepStrictEqual } from 'node:util';
+import { closest } from 'fastest-levenshtein';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { CircuitBreaker } from './breaker.js';
+import type { ResolvedSettings, SettingFields } from './client/settings.js';
 import { type Clock, systemClock } from './clock.js';
 import type { LoadedConfig, ServiceSettings } from './config/load.js';
 import { settingsFor } from './config/load.js';
-import { toBreakerConfig } from './config/schema.js';
+import { serviceSettingsSchema, toBreakerConfig } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logging.js';
 import { BreakerMetrics, type MetricsOptions } from './metrics.js';
 import type { BreakerConfig } from './options.js';
 import type { CircuitState, TransitionReason } from './types.js';
+import { describeValue, type Issue } from './validation.js';
 
 export interface RegistryOptions {
   /** From `loadConfig`: per-service settings that breakers and clients are built from. */
@@ -21,6 +24,12 @@ export interface RegistryOptions {
   logger?: Logger;
   /** Clock for every breaker made here (tests pass a ManualClock). */
   clock?: Clock;
+  /**
+   * A key in a service block that neither breaker-core nor the client reading it knows (a typo such
+   * as `fail_maxx`) is logged as a warning naming the closest known key; with `strictConfig` it
+   * throws a ConfigError instead.
+   */
+  strictConfig?: boolean;
 }
 
 export type HealthStatus = 'ok' | 'degraded' | 'down';
@@ -41,6 +50,9 @@ export interface HealthReport {
   circuits: Record<string, CircuitHealth>;
 }
 
+/** Every key breaker-core reads or keeps for the platform's own format. */
+const CORE_KEYS: readonly string[] = Object.keys(serviceSettingsSchema.shape);
+
 const BLOCKING: ReadonlySet<CircuitState> = new Set(['open', 'forced_open']);
 
 /** One per process: makes breakers by name from config and owns their metrics and logger. */
@@ -51,19 +63,28 @@ export class BreakerRegistry {
   /** The clock every breaker made here uses; clients use it too, so all time moves together in tests. */
   readonly clock: Clock;
   readonly #breakers = new Map<string, { breaker: CircuitBreaker; overrides: Record<string, unknown> }>();
+  readonly #strict: boolean;
+  /** Unknown keys already reported, as `service\0key`. */
+  readonly #reported = new Set<string>();
 
   constructor(options: RegistryOptions = {}) {
     this.config = options.config;
     this.logger = options.logger ?? createLogger();
     this.clock = options.clock ?? systemClock;
+    this.#strict = options.strictConfig ?? false;
     this.#metrics = options.metrics === false ? undefined : new BreakerMetrics(options.metrics);
   }
 
   /**
-   * The breaker called `name`, made on first use from the config's settings for that service
-   * (or the global defaults), with `overrides` on top. Later calls return the same breaker.
+   * The breaker called `name`, made on first use from the client's `defaults`, then the config's
+   * settings for that service (or the global defaults), then `overrides` on top, later winning.
+   * Later calls return the same breaker.
    */
-  breaker(name: string, overrides: Partial<Omit<BreakerConfig, 'name'>> = {}): CircuitBreaker {
+  breaker(
+    name: string,
+    overrides: Partial<Omit<BreakerConfig, 'name'>> = {},
+    defaults: Partial<Omit<BreakerConfig, 'name'>> = {},
+  ): CircuitBreaker {
     // An undefined override means "not given": it must not wipe the file's setting.
     const given = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
     const existing = this.#breakers.get(name);
@@ -88,7 +109,7 @@ export class BreakerRegistry {
         'circuit not in the config file: using global defaults',
       );
     }
-    const config: BreakerConfig = { clock: this.clock, ...fromFile, ...given, name };
+    const config: BreakerConfig = { clock: this.clock, ...defaults, ...fromFile, ...given, name };
     const stats = this.#metrics?.createStats();
     const breaker = new CircuitBreaker(config, { logger: this.logger, observer: stats });
     if (stats) this.#metrics!.track(breaker, stats);
@@ -101,9 +122,50 @@ export class BreakerRegistry {
     return this.#metrics?.registry;
   }
 
-  /** The merged config settings of a service, including the keys its client owns (`cache_ttl`, `primary`, …). */
-  settings(name: string): ServiceSettings {
-    return this.config ? settingsFor(this.config, name) : {};
+  /**
+   * A service's client-owned settings, checked and converted (seconds to ms) as `fields` says:
+   * `registry.settings('factor_broker.ecoinvent', { cacheTtlMs: setting.seconds('cache_ttl') })`.
+   * A bad value throws a ConfigError naming the key; a key that neither breaker-core nor `fields`
+   * knows is reported (see `strictConfig`). A client calls it for every circuit it owns.
+   */
+  settings<F extends SettingFields>(name: string, fields: F): ResolvedSettings<F> {
+    const raw: ServiceSettings = this.config ? settingsFor(this.config, name) : {};
+    this.#checkKeys(name, raw, fields);
+    const out: Record<string, unknown> = {};
+    const issues: Issue[] = [];
+    for (const [field, { key, schema }] of Object.entries(fields)) {
+      const value = (raw as Record<string, unknown>)[key];
+      if (value === undefined) continue;
+      const parsed = schema.safeParse(value);
+      if (parsed.success) out[field] = parsed.data;
+      else {
+        const message = `${parsed.error.issues[0]?.message ?? 'invalid'}, got ${describeValue(value)}`;
+        issues.push({ path: `${name}.${key}`, message });
+      }
+    }
+    if (issues.length > 0) throw this.#configError(issues);
+    return out as ResolvedSettings<F>;
+  }
+
+  #checkKeys(name: string, raw: ServiceSettings, fields: SettingFields): void {
+    const known = [...CORE_KEYS, ...Object.values(fields).map((f) => f.key)];
+    const unknown = Object.keys(raw).filter((key) => !known.includes(key));
+    const issues = unknown.map((key) => ({
+      path: `${name}.${key}`,
+      message: `unknown key (neither breaker-core nor the client reading ${name} uses it); did you mean ${closest(key, known)}?`,
+    }));
+    if (issues.length === 0) return;
+    if (this.#strict) throw this.#configError(issues);
+    for (const issue of issues) {
+      if (this.#reported.has(issue.path)) continue;
+      this.#reported.add(issue.path);
+      this.logger.warn({ key: issue.path, config: this.config?.source }, issue.message);
+    }
+  }
+
+  #configError(issues: Issue[]): ConfigError {
+    const where = this.config?.source ?? 'config';
+    return new ConfigError(`${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
   }
 
   get(name: string): CircuitBreaker | undefined {

@@ -1,7 +1,10 @@
 import { Writable } from 'node:stream';
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import { Registry } from 'prom-client';
 import type { Clock } from './clock.js';
+import { loadConfig } from './config/load.js';
 import { createLogger } from './logging.js';
+import { BreakerRegistry } from './registry.js';
 
 interface Timer {
   id: number;
@@ -136,4 +139,47 @@ export async function waitFor(
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+export interface TestRegistry {
+  registry: BreakerRegistry;
+  /** The prom-client registry the breakers and clients publish to. */
+  prom: Registry;
+  clock: ManualClock;
+}
+
+/**
+ * A BreakerRegistry for a test: `config` as YAML text (none: defaults only), its own prom-client
+ * registry, a ManualClock started at `start`, and a silent logger unless one is given.
+ */
+export function testRegistry(
+  options: { config?: string; logger?: Logger; start?: number; strictConfig?: boolean } = {},
+): TestRegistry {
+  const prom = new Registry();
+  const clock = new ManualClock(options.start ?? 1_000_000);
+  const registry = new BreakerRegistry({
+    ...(options.config === undefined ? {} : { config: loadConfig(options.config) }),
+    metrics: { registry: prom },
+    logger: options.logger ?? silentLogger(),
+    clock,
+    ...(options.strictConfig === undefined ? {} : { strictConfig: options.strictConfig }),
+  });
+  return { registry, prom, clock };
+}
+
+/** The sample lines of one metric (no HELP/TYPE), as Prometheus would scrape them. */
+export async function samples(prom: Registry, name: string): Promise<string[]> {
+  const text = await prom.getSingleMetricAsString(name);
+  return text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** The value of the one sample of `name` whose labels include every `labels` pair; undefined when none. */
+export async function sampleValue(
+  prom: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  const line = (await samples(prom, name)).find((l) => wanted.every((pair) => l.includes(pair)));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }

@@ -31,7 +31,9 @@ export interface Issue {
 export function toIssues(error: z.ZodError, input: unknown, prefix: ReadonlyArray<PropertyKey> = []): Issue[] {
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path];
-    const got = issue.code === 'unrecognized_keys' ? '' : `, got ${describeValue(valueAt(input, issue.path))}`;
+    // A message that already says what it got (or hides it, for secrets) is not given a second "got".
+    const says = issue.code === 'unrecognized_keys' || /, got /.test(issue.message);
+    const got = says ? '' : `, got ${describeValue(valueAt(input, issue.path))}`;
     return { path: path.map(String).join('.'), message: `${issue.message}${got}` };
   });
 }
@@ -41,12 +43,20 @@ export function formatIssues(issues: readonly Issue[]): string {
   return issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
 }
 
-/** Parses `input` with `schema` or throws one ConfigError listing every bad field. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, context: string): z.output<S> {
+/**
+ * Parses `input` with `schema` or throws one error listing every bad field: a ConfigError (for
+ * options), or what `toError` makes of the message and issues (a client's ArgumentError).
+ */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  context: string,
+  toError: (message: string, issues: Issue[]) => Error = (message, issues) => new ConfigError(message, issues),
+): z.output<S> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   const issues = toIssues(parsed.error, input);
-  throw new ConfigError(`${context}: ${formatIssues(issues)}`, issues);
+  throw toError(`${context}: ${formatIssues(issues)}`, issues);
 }
 
 function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {

@@ -160,21 +160,24 @@ export function toBreakerConfig(name: string, settings: ServiceSettings): Breake
   else if (s.reset_timeout !== undefined) config.slidingWindow = { kind: 'time', seconds: s.reset_timeout };
   set('failureRateThreshold', s.failure_rate_threshold);
   set('minimumCalls', s.minimum_calls);
-  set('slowCallDurationMs', toMs(s.slow_call_duration));
+  set('slowCallDurationMs', secondsToMs(s.slow_call_duration));
   set('slowCallRateThreshold', s.slow_call_rate_threshold);
-  set('openDurationMs', toMs(s.timeout_duration));
+  set('openDurationMs', secondsToMs(s.timeout_duration));
   set('openDurationMultiplier', s.open_duration_multiplier);
-  set('maxOpenDurationMs', toMs(s.max_open_duration));
+  set('maxOpenDurationMs', secondsToMs(s.max_open_duration));
   set('halfOpenMaxCalls', s.half_open_max_calls);
   set('successThreshold', s.success_threshold);
-  set('callTimeoutMs', toMs(s.call_timeout));
-  set('trialTimeoutMs', toMs(s.trial_timeout));
+  set('callTimeoutMs', secondsToMs(s.call_timeout));
+  set('trialTimeoutMs', secondsToMs(s.trial_timeout));
   set('critical', s.critical);
   set('mode', mode);
   return config;
 }
 
-// Rounded to the microsecond so 1.005 s gives 1005 ms, not 1004.9999999999999.
-function toMs(seconds: number | undefined): number | undefined {
+/**
+ * The one conversion of the file's seconds to milliseconds, rounded to the microsecond so 1.005 s
+ * gives 1005 ms, not 1004.9999999999999.
+ */
+export function secondsToMs(seconds: number | undefined): number | undefined {
   return seconds === undefined ? undefined : Math.round(seconds * 1_000_000) / 1_000;
 }

@@ -5,6 +5,8 @@ import type { Sourced, ValueSource } from '../types.js';
 export interface FallbackStep<T, S extends string = ValueSource> {
   /** Where the value comes from when this step wins. */
   source: S;
+  /** The upstream this step asks, when it asks one (named in FallbackExhaustedError). */
+  upstream?: string;
   /** Returns the value, or undefined when it has none (e.g. a cache miss). */
   run: (signal: AbortSignal) => Promise<T | undefined> | T | undefined;
 }
@@ -41,7 +43,7 @@ export async function fallbackChain<T, S extends string = ValueSource>(
   const caller = options?.signal;
   const stopOn = options?.stopOn;
   const onStep = options?.onStep;
-  const failures: Array<{ source: S; error: unknown }> = [];
+  const failures: Array<{ source: S; upstream?: string; error: unknown }> = [];
   for (const step of steps) {
     const source = step.source;
     if (caller?.aborted) throw caller.reason;
@@ -52,16 +54,22 @@ export async function fallbackChain<T, S extends string = ValueSource>(
     } catch (error) {
       onStep?.({ source, outcome: 'error', error });
       if (caller?.aborted || stopOn?.(error)) throw error;
-      failures.push({ source, error });
+      failures.push(failure(step, error));
       continue;
     }
     if (value === undefined) {
       onStep?.({ source, outcome: 'empty' });
-      failures.push({ source, error: new Error('no value') });
+      failures.push(failure(step, new Error('no value')));
       continue;
     }
     onStep?.({ source, outcome: 'value' });
     return { value, source };
   }
   throw new FallbackExhaustedError(failures);
+}
+
+function failure<S extends string>(step: FallbackStep<unknown, S>, error: unknown) {
+  return step.upstream === undefined
+    ? { source: step.source, error }
+    : { source: step.source, upstream: step.upstream, error };
 }

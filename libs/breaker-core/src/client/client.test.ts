@@ -1,0 +1,218 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { CircuitOpenError, type ConfigError, FallbackExhaustedError, isCircuitOpenError } from '../errors.js';
+import { deferred, ManualClock, track } from '../testing.js';
+import { parseOrThrow } from '../validation.js';
+import { raceAbort } from './abort.js';
+import { detachCause } from './errors.js';
+import { failover } from './failover.js';
+import { secretSchema, urlSchema } from './options.js';
+import { SingleFlight } from './single-flight.js';
+import { LocalStore } from './store.js';
+
+describe('raceAbort', () => {
+  it('rejects with the signal’s reason as soon as it aborts, and runs onAbort once', async () => {
+    const pending = deferred<number>();
+    const controller = new AbortController();
+    let released = 0;
+    const raced = track(raceAbort(pending.promise, controller.signal, () => released++));
+    controller.abort(new Error('caller gave up'));
+    await Promise.resolve();
+    expect(raced.status).toBe('rejected');
+    expect((raced.error as Error).message).toBe('caller gave up');
+    pending.reject(new Error('late'));
+    expect(released).toBe(1);
+  });
+
+  it('passes the value through and leaves no listener behind', async () => {
+    const controller = new AbortController();
+    for (let i = 0; i < 1000; i++) await raceAbort(Promise.resolve(i), controller.signal);
+    expect(inspect(controller.signal)).not.toMatch(/abort.*listener/i);
+    await expect(raceAbort(Promise.resolve(7), controller.signal)).resolves.toBe(7);
+  });
+});
+
+describe('SingleFlight', () => {
+  it('gives concurrent callers of one key the same call, and starts a new one after it settles', async () => {
+    const flight = new SingleFlight<number>();
+    let calls = 0;
+    const gate = deferred<number>();
+    const call = () => {
+      calls++;
+      return gate.promise;
+    };
+    const a = flight.run('k', call);
+    const b = flight.run('k', call);
+    gate.resolve(1);
+    expect(await Promise.all([a, b])).toEqual([1, 1]);
+    expect(calls).toBe(1);
+    gate.resolve(2);
+    await flight.run('k', call);
+    expect(calls).toBe(2);
+    expect(flight.size).toBe(0);
+  });
+
+  it('never keeps a failure', async () => {
+    const flight = new SingleFlight<number>();
+    await expect(flight.run('k', async () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    await expect(flight.run('k', async () => 3)).resolves.toBe(3);
+  });
+});
+
+describe('LocalStore', () => {
+  it('keeps each entry for its TTL on the given clock', async () => {
+    const clock = new ManualClock(0);
+    const store = new LocalStore<{ v: number }>({ maxEntries: 10, clock });
+    await store.set('a', { v: 1 }, 1_000);
+    clock.advance(999);
+    expect(await store.get('a')).toEqual({ v: 1 });
+    clock.advance(2);
+    expect(await store.get('a')).toBeUndefined();
+  });
+
+  it('evicts the least recently used past maxEntries, and by size past maxBytes', () => {
+    const clock = new ManualClock(0);
+    const store = new LocalStore<string>({ maxEntries: 2, maxBytes: 10, sizeOf: (s) => s.length, clock });
+    store.put('a', 'aaaa', 1_000);
+    store.put('b', 'bbbb', 1_000);
+    store.peek('a');
+    store.put('c', 'cc', 1_000);
+    expect([store.peek('a'), store.peek('b'), store.peek('c')]).toEqual(['aaaa', undefined, 'cc']);
+    expect(store.put('big', 'x'.repeat(11), 1_000)).toBe(false);
+    expect(store.bytes).toBeLessThanOrEqual(10);
+  });
+
+  it('caps every TTL at maxTtlMs and keeps nothing for a TTL of 0', () => {
+    const clock = new ManualClock(0);
+    const store = new LocalStore<string>({ maxEntries: 5, maxTtlMs: 100, clock });
+    store.put('a', 'x', 10_000);
+    expect(store.put('b', 'y', 0)).toBe(false);
+    clock.advance(101);
+    expect(store.peek('a')).toBeUndefined();
+    expect(store.size).toBe(0);
+  });
+});
+
+describe('failover', () => {
+  it('answers from the primary as live, naming it', async () => {
+    const result = await failover([
+      { name: 'claude', run: () => 'a' },
+      { name: 'openai', run: () => 'b' },
+    ]);
+    expect(result).toEqual({ value: 'a', source: 'live', upstream: 'claude' });
+  });
+
+  it('tries the in-between steps before the next upstream, and the last steps after all', async () => {
+    const order: string[] = [];
+    const visit =
+      <T>(name: string, value: T) =>
+      () => {
+        order.push(name);
+        return value;
+      };
+    const result = await failover(
+      [
+        { name: 'ecoinvent', run: visit('ecoinvent', undefined) },
+        { name: 'desnz', run: visit('desnz', undefined) },
+      ],
+      {
+        between: [{ source: 'cache', run: visit('cache', undefined) }],
+        last: [{ source: 'default', run: visit('default', 42) }],
+      },
+    );
+    expect(order).toEqual(['ecoinvent', 'cache', 'desnz', 'default']);
+    expect(result).toEqual({ value: 42, source: 'default', upstream: undefined });
+  });
+
+  it('rejects naming every step and upstream when all fail', async () => {
+    const error = await failover([
+      { name: 'claude', run: () => Promise.reject(new Error('HTTP 503')) },
+      { name: 'openai', run: () => undefined },
+    ]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FallbackExhaustedError);
+    expect((error as Error).message).toBe(
+      'Every fallback step failed: live claude (HTTP 503), failover openai (no value)',
+    );
+  });
+
+  it('rethrows a caller’s mistake from the primary at once', async () => {
+    let asked = false;
+    const bad = new Error('HTTP 400');
+    await expect(
+      failover(
+        [
+          { name: 'claude', run: () => Promise.reject(bad) },
+          {
+            name: 'openai',
+            run: () => {
+              asked = true;
+              return 'b';
+            },
+          },
+        ],
+        { stopOn: (e) => e === bad },
+      ),
+    ).rejects.toBe(bad);
+    expect(asked).toBe(false);
+  });
+});
+
+describe('detachCause', () => {
+  it('keeps what an SDK error was and drops the request config, headers and response it carried', () => {
+    const sdk = Object.assign(new Error('connect ECONNRESET'), {
+      name: 'AxiosError',
+      code: 'ECONNRESET',
+      status: 502,
+      config: { headers: { 'x-api-key': 'sk-SECRET-1' } },
+      request: { _header: 'Authorization: Bearer sk-SECRET-2' },
+      response: { headers: { 'set-cookie': 'sk-SECRET-3' }, data: 'x' },
+      cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', options: { auth: 'sk-SECRET-4' } }),
+    });
+    const copy = detachCause(sdk) as Error & { code: string; status: number };
+    const shown = inspect(copy, { depth: null });
+    expect(shown).not.toMatch(/SECRET/);
+    expect([copy.name, copy.message, copy.code, copy.status]).toEqual([
+      'AxiosError',
+      'connect ECONNRESET',
+      'ECONNRESET',
+      502,
+    ]);
+    expect((copy.cause as Error).message).toBe('socket hang up');
+  });
+
+  it('passes breaker-core’s own errors through unchanged', () => {
+    const open = new CircuitOpenError('x', 'open', 10);
+    expect(detachCause(open)).toBe(open);
+  });
+});
+
+describe('code guards', () => {
+  it('recognise an error from another copy of breaker-core, where instanceof does not', async () => {
+    // A query gives a second instance of the module: two copies of breaker-core in one process.
+    const second = '../errors.js?copy=2';
+    const other = (await import(second)) as typeof import('../errors.js');
+    const foreign = new other.CircuitOpenError('x', 'open', 1);
+    expect(foreign instanceof CircuitOpenError).toBe(false);
+    expect(isCircuitOpenError(foreign)).toBe(true);
+    expect(isCircuitOpenError(new Error('x'))).toBe(false);
+    expect(isCircuitOpenError(null)).toBe(false);
+  });
+});
+
+describe('option schemas', () => {
+  it('never echo a secret or a URL, and say what was wrong', () => {
+    const schema = z.strictObject({ apiKey: secretSchema(), url: urlSchema(['redis:']) });
+    const error = (() => {
+      try {
+        parseOrThrow(schema, { apiKey: 42, url: 'https://user:hunter2@cache' }, 'createX');
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error?.message).toBe(
+      'createX: apiKey: expected a non-empty string, got <hidden>; url: expected a redis:// URL, got a https:// URL (not shown)',
+    );
+    expect(inspect(error, { depth: null })).not.toMatch(/hunter2|42/);
+  });
+});
