@@ -250,6 +250,23 @@ describe('tryExecute', () => {
 });
 
 describe('open duration', () => {
+  it('ends the open period at a recovery signal, so the next call is a trial', async () => {
+    const { breaker, changes } = setup({ failMax: 1, openDurationMs: 60_000 });
+    await fail(breaker, 1);
+    expect(breaker.allowTrial()).toBe(true);
+    expect(changes.at(-1)).toMatchObject({ from: 'open', to: 'half_open', reason: 'recovery_signal' });
+    await expect(breaker.execute(ok)).resolves.toBe('ok');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('ignores a recovery signal unless open (never lifts a forced open)', () => {
+    const { breaker } = setup();
+    expect(breaker.allowTrial()).toBe(false);
+    breaker.forceOpen();
+    expect(breaker.allowTrial()).toBe(false);
+    expect(breaker.state).toBe('forced_open');
+  });
+
   it('stays open at least as long as a failure’s retryAfterMs asks', async () => {
     const { breaker, clock } = setup({ failMax: 2, openDurationMs: 10_000 });
     await fail(breaker, 1, Object.assign(new Error('429'), { retryAfterMs: 120_000 }));

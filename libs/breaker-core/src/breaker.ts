@@ -124,6 +124,17 @@ export class CircuitBreaker {
     this.#transition('metrics_only', 'metrics_only', this.#clock.now());
   }
 
+  /**
+   * A recovery signal: the client has its own evidence that the dependency is back (its
+   * connection became ready again). An open circuit goes half-open now, so the next calls are
+   * trials instead of waiting out the open period; any other state is left alone. True when it moved.
+   */
+  allowTrial(): boolean {
+    if (this.#state !== 'open') return false;
+    this.#transition('half_open', 'recovery_signal', this.#clock.now());
+    return true;
+  }
+
   /** Back to closed with an empty window, from any state or mode. */
   reset(): void {
     this.#transition('closed', 'reset', this.#clock.now());

@@ -14,6 +14,7 @@ export type TransitionReason =
   | 'trial_failure'
   | 'trial_timeout'
   | 'open_duration_elapsed'
+  | 'recovery_signal'
   | 'trial_success'
   | 'forced_open'
   | 'disabled'
