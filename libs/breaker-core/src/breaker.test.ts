@@ -294,6 +294,52 @@ describe('open duration', () => {
     expect(breaker.snapshot().nextTrialAt).toBe(clock.now() + 60_000);
   });
 
+  it('opens at once on a failure carrying retryAfterMs with openOnRetryAfter, for exactly that long', async () => {
+    const { breaker, clock, changes } = setup({ failMax: 5, openDurationMs: 60_000, openOnRetryAfter: true });
+    const rateLimited = Object.assign(new Error('429'), { retryAfterMs: 2_000 });
+    await fail(breaker, 1, rateLimited);
+    expect(changes).toMatchObject([
+      { from: 'closed', to: 'open', reason: 'retry_after', nextTrialAt: clock.now() + 2_000, lastError: rateLimited },
+    ]);
+    const refused = await breaker.execute(ok).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'CIRCUIT_OPEN', retryAfterMs: 2_000, cause: rateLimited });
+    clock.advance(1_999);
+    expect(breaker.state).toBe('open');
+    clock.advance(1);
+    expect(breaker.state).toBe('half_open');
+  });
+
+  it('caps an openOnRetryAfter opening at maxOpenDurationMs', async () => {
+    const { breaker, clock, changes } = setup({
+      openDurationMs: 10_000,
+      maxOpenDurationMs: 60_000,
+      openOnRetryAfter: true,
+    });
+    await fail(breaker, 1, Object.assign(new Error('503'), { retryAfterMs: 3_600_000 }));
+    expect(changes.at(-1)).toMatchObject({ reason: 'retry_after', nextTrialAt: clock.now() + 60_000 });
+  });
+
+  it('without openOnRetryAfter counts a Retry-After failure as one failure and stays closed', async () => {
+    const { breaker, changes } = setup({ failMax: 2 });
+    await fail(breaker, 1, Object.assign(new Error('429'), { retryAfterMs: 2_000 }));
+    expect(breaker.state).toBe('closed');
+    expect(changes).toEqual([]);
+  });
+
+  it('with openOnRetryAfter still opens on other failures as configured, and ignores a zero Retry-After', async () => {
+    const { breaker, changes } = setup({ failMax: 2, openDurationMs: 5_000, openOnRetryAfter: true });
+    await fail(breaker, 1, Object.assign(new Error('429'), { retryAfterMs: 0 }));
+    expect(breaker.state).toBe('closed');
+    await fail(breaker, 1);
+    expect(changes).toMatchObject([{ to: 'open', reason: 'failure_count' }]);
+  });
+
+  it('keeps the longer open duration when a Retry-After failure also reaches failMax', async () => {
+    const { breaker, clock, changes } = setup({ failMax: 1, openDurationMs: 30_000, openOnRetryAfter: true });
+    await fail(breaker, 1, Object.assign(new Error('429'), { retryAfterMs: 1_000 }));
+    expect(changes).toMatchObject([{ reason: 'failure_count', nextTrialAt: clock.now() + 30_000 }]);
+  });
+
   it('grows by openDurationMultiplier on consecutive trips, capped, and starts over after closing', async () => {
     const { breaker, clock } = setup({
       failMax: 1,
@@ -533,6 +579,18 @@ describe('modes', () => {
     expect(breaker.snapshot().failuresInWindow).toBe(1);
   });
 
+  it('metrics_only reports a Retry-After opening as a shadow trip, blocking nothing', async () => {
+    const shadow: string[] = [];
+    const breaker = new CircuitBreaker(
+      { name: 'svc', clock: new ManualClock(), failMax: 5, mode: 'metrics_only', openOnRetryAfter: true },
+      { observer: { onCall() {}, onTransition() {}, onShadowTrip: (reason) => shadow.push(reason) } },
+    );
+    await fail(breaker, 1, Object.assign(new Error('429'), { retryAfterMs: 2_000 }));
+    expect(breaker.state).toBe('metrics_only');
+    await expect(breaker.execute(ok)).resolves.toBe('ok');
+    expect(shadow).toEqual(['retry_after']);
+  });
+
   it('reset closes an open circuit with an empty window', async () => {
     const { breaker } = setup({ failMax: 1 });
     await fail(breaker, 1);
@@ -587,6 +645,7 @@ describe('configuration', () => {
       openDurationMs: 60_000,
       openDurationMultiplier: 1,
       maxOpenDurationMs: 600_000,
+      openOnRetryAfter: false,
       halfOpenMaxCalls: 1,
       successThreshold: 1,
       callTimeoutMs: undefined,

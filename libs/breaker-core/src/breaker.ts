@@ -323,7 +323,8 @@ export class CircuitBreaker {
     this.#observer?.onCall(status, duration);
     this.#lastError = error;
     const retryAfterMs = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-    if (typeof retryAfterMs === 'number' && retryAfterMs > 0) {
+    const asksRetryAfter = typeof retryAfterMs === 'number' && retryAfterMs > 0;
+    if (asksRetryAfter) {
       const at = (this.#needsNow ? now : this.#clock.now()) + retryAfterMs;
       if (at > this.#retryAfterUntil) this.#retryAfterUntil = at;
       // A late call's Retry-After keeps an open circuit open longer, within the same cap.
@@ -336,7 +337,7 @@ export class CircuitBreaker {
       this.#open(status === 'timeout' ? 'trial_timeout' : 'trial_failure', this.#clock.now());
       return;
     }
-    this.#record(true, duration, now);
+    this.#record(true, duration, now, asksRetryAfter && this.config.openOnRetryAfter);
   }
 
   /**
@@ -355,10 +356,12 @@ export class CircuitBreaker {
     return threshold !== undefined && duration >= threshold;
   }
 
-  #record(failed: boolean, duration: number, now: number): void {
+  /** `retryAfter`: the failure asked to stay away (Retry-After) and the breaker opens on that alone. */
+  #record(failed: boolean, duration: number, now: number, retryAfter = false): void {
     const window = this.#window;
     window.record(failed, this.#isSlow(duration), now);
-    const reason = this.#tripReason(window);
+    // A window trip keeps its reason (and an open duration of at least openDurationMs).
+    const reason = this.#tripReason(window) ?? (retryAfter ? 'retry_after' : undefined);
     if (reason === undefined) return;
     if (this.#state === 'metrics_only') {
       window.reset();
@@ -391,8 +394,12 @@ export class CircuitBreaker {
   #open(reason: TransitionReason, now: number): void {
     const config = this.config;
     this.#consecutiveTrips++;
-    const grown = config.openDurationMs * config.openDurationMultiplier ** (this.#consecutiveTrips - 1);
     const asked = this.#retryAfterUntil - now;
+    // Opened by Retry-After alone: the upstream said how long, so no less and no more than that.
+    const grown =
+      reason === 'retry_after'
+        ? 0
+        : config.openDurationMs * config.openDurationMultiplier ** (this.#consecutiveTrips - 1);
     this.#retryAfterUntil = 0;
     this.#openedAt = now;
     this.#openUntil = now + Math.min(Math.max(grown, asked), config.maxOpenDurationMs);

@@ -37,6 +37,11 @@ export interface BreakerConfig {
   openDurationMultiplier?: number;
   /** Cap on the open duration, whether grown or asked for by Retry-After (default 600 000). */
   maxOpenDurationMs?: number;
+  /**
+   * A failure carrying `retryAfterMs` (HTTP 429/503 Retry-After) opens the circuit at once for that
+   * long, capped by `maxOpenDurationMs`, instead of only counting as one failure (default false).
+   */
+  openOnRetryAfter?: boolean;
   /** Concurrent trial calls in half-open; the rest are rejected at once (default 1). */
   halfOpenMaxCalls?: number;
   /** Trial successes that close the circuit (default 1). */
@@ -65,6 +70,7 @@ export interface ResolvedBreakerConfig {
   readonly openDurationMs: number;
   readonly openDurationMultiplier: number;
   readonly maxOpenDurationMs: number;
+  readonly openOnRetryAfter: boolean;
   readonly halfOpenMaxCalls: number;
   readonly successThreshold: number;
   readonly callTimeoutMs: number | undefined;
@@ -119,6 +125,7 @@ const schema = z
       .finite()
       .optional(),
     maxOpenDurationMs: positiveNumber().optional(),
+    openOnRetryAfter: boolean().optional(),
     halfOpenMaxCalls: positiveInt().optional(),
     successThreshold: positiveInt().optional(),
     callTimeoutMs: positiveNumber()
@@ -169,6 +176,7 @@ export function resolveBreakerConfig(config: BreakerConfig): ResolvedBreakerConf
     openDurationMs,
     openDurationMultiplier: c.openDurationMultiplier ?? BREAKER_DEFAULTS.openDurationMultiplier,
     maxOpenDurationMs,
+    openOnRetryAfter: c.openOnRetryAfter ?? false,
     halfOpenMaxCalls: c.halfOpenMaxCalls ?? BREAKER_DEFAULTS.halfOpenMaxCalls,
     successThreshold: c.successThreshold ?? BREAKER_DEFAULTS.successThreshold,
     callTimeoutMs: c.callTimeoutMs,

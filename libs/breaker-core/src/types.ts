@@ -11,6 +11,8 @@ export type TransitionReason =
   | 'failure_count'
   | 'failure_rate'
   | 'slow_call_rate'
+  /** A failure carried Retry-After and the breaker has `openOnRetryAfter`. */
+  | 'retry_after'
   | 'trial_failure'
   | 'trial_timeout'
   | 'open_duration_elapsed'

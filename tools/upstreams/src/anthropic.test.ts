@@ -55,6 +55,22 @@ describe('startAnthropicSimulator', () => {
     expect(text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error"/);
   });
 
+  it('cuts a stream after n deltas: the response ends without message_delta or message_stop', async () => {
+    sim = await startAnthropicSimulator();
+    sim.reply('a b c');
+    sim.streamEnd({ cutAfter: 2 });
+    const text = await (await post(sim, { model: 'm', stream: true })).text();
+    expect(text.match(/event: content_block_delta/g)).toHaveLength(2);
+    expect(text).not.toMatch(/message_delta|message_stop/);
+  });
+
+  it('sends the stop reason it is told, in the message and the stream', async () => {
+    sim = await startAnthropicSimulator();
+    sim.stopReason('max_tokens');
+    expect(await (await post(sim, { model: 'm' })).json()).toMatchObject({ stop_reason: 'max_tokens' });
+    expect(await (await post(sim, { model: 'm', stream: true })).text()).toContain('"stop_reason":"max_tokens"');
+  });
+
   it('answers failures with the API error body and headers (529, 429 with retry-after)', async () => {
     sim = await startAnthropicSimulator();
     sim.mode('POST /v1/messages', anthropicError(429, 'rate_limit_error', { 'retry-after': '7' }));

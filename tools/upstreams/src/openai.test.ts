@@ -41,6 +41,21 @@ describe('startOpenAISimulator', () => {
     expect(data.slice(1, 3).map((d) => JSON.parse(d).choices[0].delta.content)).toEqual(['a ', 'b']);
   });
 
+  it('cuts a stream after n chunks: no finish_reason, usage or [DONE]', async () => {
+    sim = await startOpenAISimulator();
+    sim.reply('a b c');
+    sim.streamEnd({ cutAfter: 1 });
+    const text = await (await post(sim, { model: 'm', stream: true, stream_options: { include_usage: true } })).text();
+    expect(text).toContain('"content":"a "');
+    expect(text).not.toMatch(/"finish_reason":"stop"|usage|\[DONE\]/);
+  });
+
+  it('sends the finish reason it is told', async () => {
+    sim = await startOpenAISimulator();
+    sim.stopReason('length');
+    expect(await (await post(sim, { model: 'm' })).json()).toMatchObject({ choices: [{ finish_reason: 'length' }] });
+  });
+
   it('tells a rate limit (retry-after-ms) from an exhausted quota by the error code', async () => {
     sim = await startOpenAISimulator();
     sim.mode('POST /v1/chat/completions', openaiRateLimit(1500));

@@ -14,13 +14,25 @@ export interface OpenAIUsage {
   completion_tokens: number;
 }
 
-/** What a streamed answer does after its first content chunk: normally, stalled, or with an error chunk. */
-export type OpenAIStreamEnd = 'complete' | 'stall' | { error: { message: string; type: string; code: string | null } };
+/**
+ * What a streamed answer does after its first content chunk: normally, stalled, with an error
+ * chunk, or `{ cutAfter: n }`: n content chunks (0: none), then the response ends cleanly without
+ * the finish_reason chunk, the usage chunk or `[DONE]`, as a proxy cutting it does.
+ */
+export type OpenAIStreamEnd =
+  | 'complete'
+  | 'stall'
+  | { error: { message: string; type: string; code: string | null } }
+  | { cutAfter: number };
 
 export interface OpenAISimulator extends HttpSimulator {
   /** The answer every healthy request gets (default "hello from openai", 10 in / 4 out). */
   reply(text: string, usage?: OpenAIUsage): void;
   streamEnd(end: OpenAIStreamEnd): void;
+  /** The `finish_reason` of every answer (default `stop`; `length` for a truncated one). */
+  stopReason(reason: string): void;
+  /** Awaited before each content chunk after the first, so a test can let a stream flow piece by piece. */
+  pace(before: ((index: number) => Promise<void>) | undefined): void;
   /** The requests made to `POST /v1/chat/completions`. */
   readonly completions: SimulatedRequest[];
 }
@@ -55,6 +67,8 @@ export async function startOpenAISimulator(): Promise<OpenAISimulator> {
   let text = 'hello from openai';
   let usage: OpenAIUsage = { prompt_tokens: 10, completion_tokens: 4 };
   let end: OpenAIStreamEnd = 'complete';
+  let stop = 'stop';
+  let pacer: ((index: number) => Promise<void>) | undefined;
   const sim = await startHttpSimulator({
     [OPENAI_ROUTE]: (request, response) => {
       const body = (request.body ?? {}) as {
@@ -63,7 +77,9 @@ export async function startOpenAISimulator(): Promise<OpenAISimulator> {
         stream_options?: { include_usage?: boolean };
       };
       const model = body.model ?? 'gpt-5-mini';
-      if (body.stream) return sse(response, model, text, body.stream_options?.include_usage ? usage : undefined, end);
+      if (body.stream) {
+        return sse(response, model, text, body.stream_options?.include_usage ? usage : undefined, end, stop, pacer);
+      }
       json(
         response,
         200,
@@ -72,7 +88,7 @@ export async function startOpenAISimulator(): Promise<OpenAISimulator> {
           object: 'chat.completion',
           created: 1_700_000_000,
           model,
-          choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop', logprobs: null }],
+          choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: stop, logprobs: null }],
           usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
         },
         { 'x-request-id': 'req_sim' },
@@ -88,18 +104,26 @@ export async function startOpenAISimulator(): Promise<OpenAISimulator> {
     streamEnd(next: OpenAIStreamEnd) {
       end = next;
     },
+    stopReason(reason: string) {
+      stop = reason;
+    },
+    pace(before) {
+      pacer = before;
+    },
     get completions() {
       return sim.requests.filter((r) => r.method === 'POST' && r.path === '/v1/chat/completions');
     },
   };
 }
 
-function sse(
+async function sse(
   response: ServerResponse,
   model: string,
   text: string,
   usage: OpenAIUsage | undefined,
   end: OpenAIStreamEnd,
+  stopReason: string,
+  pacer: ((index: number) => Promise<void>) | undefined,
 ) {
   response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const send = (data: unknown) => response.write(`data: ${JSON.stringify(data)}\n\n`);
@@ -112,16 +136,18 @@ function sse(
   });
   send(chunk({ role: 'assistant', content: '' }, null));
   const deltas = text.match(/\S+\s*/g) ?? [text];
-  deltas.forEach((delta, i) => {
-    if (i > 0 && end !== 'complete') return;
+  const sent = typeof end === 'object' && 'cutAfter' in end ? end.cutAfter : end === 'complete' ? deltas.length : 1;
+  for (const [i, delta] of deltas.slice(0, sent).entries()) {
+    if (i > 0 && pacer) await pacer(i);
+    if (response.destroyed) return;
     send(chunk({ content: delta }, null));
-  });
+  }
   if (end === 'stall') return;
-  if (end !== 'complete') {
-    send({ error: end.error });
+  if (typeof end === 'object') {
+    if ('error' in end) send({ error: end.error });
     return void response.end();
   }
-  send(chunk({}, 'stop'));
+  send(chunk({}, stopReason));
   if (usage) {
     send({
       id: 'chatcmpl-sim',

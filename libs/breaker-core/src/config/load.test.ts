@@ -108,6 +108,23 @@ describe('the shipped config/circuit_breaker_config.yaml', () => {
   });
 });
 
+describe('open_on_retry_after in the shipped file', () => {
+  it.each(ENVIRONMENTS)('opens the LLM and factor circuits on Retry-After in %s, and no other', (environment) => {
+    const { services } = loadConfig(SHIPPED, { environment });
+    const opening = Object.entries(services)
+      .filter(([name, settings]) => toBreakerConfig(name, settings).openOnRetryAfter)
+      .map(([name]) => name);
+
+    expect(opening).toEqual([
+      'factor_broker.ecoinvent',
+      'factor_broker.desnz',
+      'factor_broker.epa',
+      'llm_providers.claude',
+      'llm_providers.openai',
+    ]);
+  });
+});
+
 describe('the platform seed format', () => {
   it('loads a file holding only the original keys, as it is', () => {
     expect(loadConfig(SEED).services['factor_broker.ecoinvent']).toEqual({

@@ -30,6 +30,7 @@ describe('toBreakerConfig', () => {
       slow_call_rate_threshold: 80,
       open_duration_multiplier: 2,
       max_open_duration: 300,
+      open_on_retry_after: true,
       half_open_max_calls: 2,
       success_threshold: 3,
       call_timeout: 60,
@@ -49,6 +50,7 @@ describe('toBreakerConfig', () => {
       slowCallRateThreshold: 80,
       openDurationMultiplier: 2,
       maxOpenDurationMs: 300_000,
+      openOnRetryAfter: true,
       halfOpenMaxCalls: 2,
       successThreshold: 3,
       callTimeoutMs: 60_000,
@@ -165,6 +167,12 @@ describe('validation of service keys', () => {
 
   it('names a boolean key given a string', () => {
     expect(errorFor('enabled: "no"').message).toBe('<text>: cache.redis.enabled: expected true or false, got "no"');
+  });
+
+  it('names an open_on_retry_after that is not a boolean', () => {
+    expect(errorFor('open_on_retry_after: "yes"').message).toBe(
+      '<text>: cache.redis.open_on_retry_after: expected true or false, got "yes"',
+    );
   });
 
   it('names a negative cache_ttl', () => {

@@ -54,6 +54,8 @@ export const serviceSettingsSchema = z.looseObject({
     .optional(),
   /** Seconds: cap on the grown or Retry-After open duration. */
   max_open_duration: positiveNumber().optional(),
+  /** A failure carrying Retry-After opens the circuit at once for that long (capped by max_open_duration). */
+  open_on_retry_after: boolean().optional(),
   half_open_max_calls: positiveInt().optional(),
   success_threshold: positiveInt().optional(),
   /** Seconds: deadline of every call. */
@@ -138,6 +140,7 @@ const YAML_KEY = {
   openDurationMs: 'timeout_duration',
   openDurationMultiplier: 'open_duration_multiplier',
   maxOpenDurationMs: 'max_open_duration',
+  openOnRetryAfter: 'open_on_retry_after',
   halfOpenMaxCalls: 'half_open_max_calls',
   successThreshold: 'success_threshold',
   callTimeoutMs: 'call_timeout',
@@ -165,6 +168,7 @@ export function toBreakerConfig(name: string, settings: ServiceSettings): Breake
   set('openDurationMs', secondsToMs(s.timeout_duration));
   set('openDurationMultiplier', s.open_duration_multiplier);
   set('maxOpenDurationMs', secondsToMs(s.max_open_duration));
+  set('openOnRetryAfter', s.open_on_retry_after);
   set('halfOpenMaxCalls', s.half_open_max_calls);
   set('successThreshold', s.success_threshold);
   set('callTimeoutMs', secondsToMs(s.call_timeout));
