@@ -5,6 +5,7 @@ export {
   type LoadConfigOptions,
   type LoadedConfig,
   loadConfig,
+  MAX_CONFIG_BYTES,
   type ServiceSettings,
   settingsFor,
 } from './config/load.js';

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,8 @@ function errorOf(load: () => unknown): ConfigError {
 }
 
 const messageOf = (load: () => unknown) => errorOf(load).message;
+
+const MiB = 1_048_576;
 
 const SEED = yaml`
   factor_broker:
@@ -412,6 +414,36 @@ describe('reading the source', () => {
 
     expect(error.message).toBe(`${path}: cannot read the configuration file: no such file`);
     expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+  });
+
+  it('rejects a file over 1 MiB before parsing it, naming its size and the limit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'breaker-config-'));
+    try {
+      const path = join(dir, 'huge.yaml');
+      // Valid YAML: only the size can refuse it. A parse would also fail on the unclosed flow map.
+      writeFileSync(path, `${SEED}# ${'x'.repeat(MiB)}\ncache: {`);
+      const message = `the configuration file is ${statSync(path).size} bytes, over its limit of 1048576 bytes (1 MiB)`;
+      const error = errorOf(() => loadConfig(path));
+
+      expect(error.message).toBe(`${path}: ${message}`);
+      expect(error.issues).toEqual([{ path: '', message }]);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('rejects YAML text over 1 MiB before parsing it, naming its size and the limit', () => {
+    const text = `${SEED}# ${'é'.repeat(MiB / 2)}\ncache: {`;
+    expect(messageOf(() => loadConfig(text))).toBe(
+      `<text>: the configuration is ${Buffer.byteLength(text)} bytes, over its limit of 1048576 bytes (1 MiB)`,
+    );
+  });
+
+  it('loads a file of exactly 1 MiB', () => {
+    const text = `${SEED}#`;
+    const padded = text + 'x'.repeat(MiB - Buffer.byteLength(text));
+    expect(Buffer.byteLength(padded)).toBe(MiB);
+    expect(loadConfig(padded).services['factor_broker.ecoinvent']).toMatchObject({ fail_max: 5 });
   });
 
   it('rejects a YAML syntax error with its line and column', () => {

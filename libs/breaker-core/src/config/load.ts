@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, errorMessage } from '../errors.js';
 import { describeValue, type Issue, toIssues } from '../validation.js';
@@ -30,6 +30,13 @@ export interface LoadConfigOptions {
   environment?: string;
 }
 
+/**
+ * The largest configuration loadConfig reads: 1 MiB. The shipped file is a few KiB; anything near
+ * the cap is a mistake (a wrong path, a generated file gone wild) or an attack on the parser.
+ */
+export const MAX_CONFIG_BYTES = 1_048_576;
+const LIMIT = `its limit of ${MAX_CONFIG_BYTES} bytes (1 MiB)`;
+
 const TEXT_SOURCE = '<text>';
 const ENV_VARIABLE = 'GL_VCCI_ENV';
 
@@ -52,6 +59,7 @@ export function loadConfig(pathOrText: string, options: LoadConfigOptions = {}):
   const environment = pickEnvironment(options.environment);
   const isText = pathOrText.includes('\n');
   const source = isText ? TEXT_SOURCE : pathOrText;
+  if (isText) checkTextSize(pathOrText);
   const root = parseYaml(isText ? pathOrText : readText(pathOrText), source);
 
   const issues: Issue[] = [];
@@ -80,14 +88,40 @@ function pickEnvironment(option: string | undefined): Environment {
   throw new ConfigError(`${origin}: ${message}`, [{ path: origin, message }]);
 }
 
+/** Reads at most MAX_CONFIG_BYTES (one more to tell), so neither a huge file nor /dev/zero is read whole. */
 function readText(path: string): string {
+  let fd: number | undefined;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
+    const { size } = fstatSync(fd);
+    if (size > MAX_CONFIG_BYTES) throw tooLarge(path, `the configuration file is ${size} bytes, over ${LIMIT}`);
+    const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    for (let read = -1; read !== 0 && length < buffer.length; length += read) {
+      read = readSync(fd, buffer, length, buffer.length - length, null);
+    }
+    // A file that grew after fstat, or one whose size stat cannot tell (a pipe, a device).
+    if (length > MAX_CONFIG_BYTES) throw tooLarge(path, `the configuration file is more than ${LIMIT}`);
+    return buffer.toString('utf8', 0, length);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(error);
     const message = `cannot read the configuration file: ${reason}`;
     throw new ConfigError(`${path}: ${message}`, [{ path: '', message }], error);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
+}
+
+function checkTextSize(text: string): void {
+  // Cheap upper bound first: a UTF-16 code unit is at most 3 UTF-8 bytes.
+  if (text.length * 3 <= MAX_CONFIG_BYTES) return;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_CONFIG_BYTES) throw tooLarge(TEXT_SOURCE, `the configuration is ${bytes} bytes, over ${LIMIT}`);
+}
+
+function tooLarge(source: string, message: string): ConfigError {
+  return new ConfigError(`${source}: ${message}`, [{ path: '', message }]);
 }
 
 function parseYaml(text: string, source: string): unknown {
