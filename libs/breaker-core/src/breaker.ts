@@ -160,6 +160,7 @@ export class CircuitBreaker {
       slowCallRate: calls === 0 ? 0 : (window.slowCalls * 100) / calls,
       callsInWindow: calls,
       failuresInWindow: window.failures,
+      slowCallsInWindow: window.slowCalls,
       lastTransition: this.#lastTransition,
       nextTrialAt: state === 'open' ? this.#openUntil : undefined,
     };

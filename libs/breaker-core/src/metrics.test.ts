@@ -95,7 +95,7 @@ describe('breaker metrics', () => {
     ]);
   });
 
-  it('shows an open circuit as 1 and its failure rate as a percentage of the window', async () => {
+  it('shows an open circuit as 1 and its failure rate as a 0–1 ratio of the window (Prometheus convention)', async () => {
     const { promRegistry, registry } = setup();
     const breaker = registry.breaker('cache.redis', { failMax: 2, slidingWindow: { kind: 'count', size: 4 } });
     await breaker.execute(async () => 1);
@@ -106,8 +106,30 @@ describe('breaker metrics', () => {
       'greenlang_circuit_breaker_state{circuit_name="cache.redis"} 1',
     ]);
     expect(lines(text, 'greenlang_circuit_breaker_failure_rate{')).toEqual([
-      'greenlang_circuit_breaker_failure_rate{circuit_name="cache.redis"} 50',
+      'greenlang_circuit_breaker_failure_rate{circuit_name="cache.redis"} 0.5',
     ]);
+    // The platform's alert (failure_rate > 0.5) reads a ratio; snapshot() keeps the percentage.
+    expect(breaker.snapshot().failureRate).toBe(50);
+  });
+
+  it('publishes the slow-call rate as an exact 0–1 ratio of the window', async () => {
+    const { promRegistry, clock, registry } = setup();
+    const breaker = registry.breaker('llm_providers.claude', {
+      failMax: 5,
+      slidingWindow: { kind: 'count', size: 10 },
+      slowCallDurationMs: 1_000,
+    });
+    await breaker.execute(async () => clock.advance(1_000));
+    await breaker.execute(async () => 1);
+    await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    const text = await promRegistry.metrics();
+    expect(lines(text, 'greenlang_circuit_breaker_slow_call_rate{')).toEqual([
+      'greenlang_circuit_breaker_slow_call_rate{circuit_name="llm_providers.claude"} 0.3333333333333333',
+    ]);
+    expect(lines(text, 'greenlang_circuit_breaker_failure_rate{')).toEqual([
+      'greenlang_circuit_breaker_failure_rate{circuit_name="llm_providers.claude"} 0.3333333333333333',
+    ]);
+    expect(breaker.snapshot()).toMatchObject({ callsInWindow: 3, failuresInWindow: 1, slowCallsInWindow: 1 });
   });
 
   it('count a call that outlived its deadline once, as a timeout', async () => {

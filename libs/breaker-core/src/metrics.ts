@@ -63,6 +63,10 @@ export class CircuitStats implements BreakerObserver {
   }
 }
 
+function ratio(part: number, whole: number): number {
+  return whole === 0 ? 0 : part / whole;
+}
+
 function statusIndex(status: CallStatus): number {
   switch (status) {
     case 'success':
@@ -165,24 +169,32 @@ export class BreakerMetrics {
         });
       },
     });
+    // Ratios (0–1), the Prometheus convention the platform's alerts use (failure_rate > 0.5);
+    // snapshot() and the config keep percentages. Divided here, not from the percentage, so 1/3 is exact.
     new Gauge({
       name: 'greenlang_circuit_breaker_failure_rate',
-      help: 'Failed calls as a percentage of the calls in the sliding window',
+      help: 'Failed calls as a ratio (0-1) of the calls in the sliding window',
       labelNames: ['circuit_name'],
       registers,
       collect() {
         this.reset();
-        every(({ breaker }) => this.set({ circuit_name: breaker.name }, breaker.snapshot().failureRate));
+        every(({ breaker }) => {
+          const { failuresInWindow, callsInWindow } = breaker.snapshot();
+          this.set({ circuit_name: breaker.name }, ratio(failuresInWindow, callsInWindow));
+        });
       },
     });
     new Gauge({
       name: 'greenlang_circuit_breaker_slow_call_rate',
-      help: 'Slow calls as a percentage of the calls in the sliding window',
+      help: 'Slow calls as a ratio (0-1) of the calls in the sliding window',
       labelNames: ['circuit_name'],
       registers,
       collect() {
         this.reset();
-        every(({ breaker }) => this.set({ circuit_name: breaker.name }, breaker.snapshot().slowCallRate));
+        every(({ breaker }) => {
+          const { slowCallsInWindow, callsInWindow } = breaker.snapshot();
+          this.set({ circuit_name: breaker.name }, ratio(slowCallsInWindow, callsInWindow));
+        });
       },
     });
     const histogram = new DurationHistogram(this.bounds, circuits);

@@ -69,11 +69,16 @@ export interface BreakerSnapshot {
   name: string;
   state: CircuitState;
   critical: boolean;
-  /** Percentages over the calls now in the window (0 when it is empty). */
+  /**
+   * Percentages (0–100) over the calls now in the window (0 when it is empty), in the unit of
+   * the thresholds they are compared with. The Prometheus gauges publish them as 0–1 ratios.
+   */
   failureRate: number;
   slowCallRate: number;
   callsInWindow: number;
   failuresInWindow: number;
+  /** Slow calls (at least `slowCallDurationMs`, successful or not) now in the window. */
+  slowCallsInWindow: number;
   lastTransition: { from: CircuitState; to: CircuitState; reason: TransitionReason; at: number } | undefined;
   /** Clock time from which trial calls are let through, while open. */
   nextTrialAt: number | undefined;
