@@ -1,9 +1,9 @@
-import { ConfigError } from '@gl-vcci/breaker-core';
+import type { KeyValueStore } from '@gl-vcci/breaker-core/client';
+import { waitFor } from '@gl-vcci/breaker-core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CACHE_TTL_MS, type Harness, harness, NATURAL_GAS, STALE_MAX_AGE_MS } from '../test/support.js';
-import { createFactorClient } from './client.js';
-import { FactorNotFoundError, FactorQueryError, FactorUnavailableError } from './errors.js';
-import type { FactorQuery } from './types.js';
+import { FactorNotFoundError, FactorUnavailableError } from './errors.js';
+import type { CachedFactor, FactorQuery } from './types.js';
 
 const GAS: FactorQuery = { source: 'epa', activity: 'natural_gas', region: 'US', unit: 'kg CO2/mmBtu' };
 
@@ -130,18 +130,17 @@ describe('getFactor', () => {
     expect(await h.client.getFactor(GAS)).toMatchObject({ source: 'default', value: 53.06 });
   });
 
-  it('writes only live values to a given FactorCache, for the stale maximum age', async () => {
+  it('writes only live values to a given cache store, for the stale maximum age', async () => {
     const writes: Array<[string, number, number]> = [];
-    const store = new Map<string, unknown>();
-    h = await harness({
-      cache: {
-        get: async (key) => store.get(key) as never,
-        set: async (key, value, ttlMs) => {
-          writes.push([key, value.value, ttlMs]);
-          store.set(key, value);
-        },
+    const store = new Map<string, CachedFactor>();
+    const cache: KeyValueStore<CachedFactor> = {
+      get: async (key) => store.get(key),
+      set: async (key, value, ttlMs) => {
+        writes.push([key, value.value, ttlMs]);
+        store.set(key, value);
       },
-    });
+    };
+    h = await harness({ cache });
     await h.client.getFactor(GAS);
     h.sims.epa.mode({ status: 503 });
     await h.client.getFactor(GAS);
@@ -151,7 +150,7 @@ describe('getFactor', () => {
     ]);
   });
 
-  it('treats a failing FactorCache as a miss', async () => {
+  it('treats a failing cache store as a miss', async () => {
     h = await harness({
       cache: {
         get: () => Promise.reject(new Error('redis down')),
@@ -164,68 +163,19 @@ describe('getFactor', () => {
   });
 });
 
-describe('input validation', () => {
-  it.each([
-    [
-      { ...GAS, source: 'climatiq' },
-      'getFactor: source: expected one of the configured sources (ecoinvent, desnz, epa), got "climatiq"',
-    ],
-    [{ ...GAS, activity: '' }, 'getFactor: activity: expected a non-empty activity id, got ""'],
-    [
-      { ...GAS, region: 'usa' },
-      'getFactor: region: expected an ISO 3166 region code ("US", "GB", "US-CA") or "GLO" / "RoW", got "usa"',
-    ],
-    [{ ...GAS, year: 1850 }, 'getFactor: year: expected a year between 1990 and 2100, got 1850'],
-    [{ ...GAS, unit: '' }, 'getFactor: unit: expected a non-empty string, got ""'],
-  ])('rejects %j before any request', async (query, message) => {
-    h = await harness();
-    const error = await h.client.getFactor(query as FactorQuery).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(FactorQueryError);
-    expect((error as Error).message).toBe(message);
-    expect(h.sims.epa.lookups() + h.sims.ecoinvent.lookups()).toBe(0);
-  });
-
-  it('names every bad field at once', async () => {
-    h = await harness();
-    await expect(h.client.getFactor({ source: 'epa', activity: '', region: '' } as FactorQuery)).rejects.toThrow(
-      /activity: .*; region: /,
-    );
-  });
-
-  it('rejects a source the client was not given', async () => {
-    h = await harness();
-    const only = createFactorClient({
-      registry: h.registry,
-      sources: { epa: { baseUrl: h.sims.epa.url } },
-    });
-    await expect(only.getFactor({ ...GAS, source: 'desnz' })).rejects.toThrow(
-      'source: expected one of the configured sources (epa), got "desnz"',
-    );
-  });
-
-  it.each([
-    [{ sources: {} }, 'sources: expected at least one source'],
-    [
-      { sources: { epa: { baseUrl: 'ftp://x' } } },
-      'sources.epa.baseUrl: expected an http:// or https:// URL, got "ftp://x"',
-    ],
-    [{ sources: { climatiq: { baseUrl: 'http://x' } } }, 'Unrecognized key'],
-    [
-      { sources: { epa: { baseUrl: 'http://x', failover: 'desnz' } } },
-      'sources.epa.failover: expected another configured source (none), got "desnz"',
-    ],
-    [
-      { sources: { epa: { baseUrl: 'http://x', cacheTtlMs: 10, staleMaxAgeMs: 5 } } },
-      'sources.epa.staleMaxAgeMs: expected at least the cache TTL (10 ms), got 5 ms',
-    ],
-    [
-      { sources: { epa: { baseUrl: 'http://x', headers: { 'x-api-key': 42 } } } },
-      'sources.epa.headers: expected an object of headers, got "<hidden>"',
-    ],
-  ])('refuses bad options with a ConfigError naming the field (%#)', async (options, message) => {
-    h = await harness();
-    const make = () => createFactorClient({ registry: h.registry, ...(options as object) } as never);
-    expect(make).toThrow(ConfigError);
-    expect(make).toThrow(message);
+describe('a cache store that hangs', () => {
+  it('is a miss after a second on the registry clock: the chain goes on to the default', async () => {
+    let reads = 0;
+    const hanging = () => {
+      reads++;
+      return new Promise<undefined>(() => {});
+    };
+    h = await harness({ cache: { get: hanging, set: async () => {} } });
+    h.sims.epa.mode({ status: 503 });
+    const pending = h.client.getFactor(GAS);
+    await waitFor(() => reads === 1, 'the cache read');
+    await h.clock.advanceAsync(1_000);
+    expect(await pending).toMatchObject({ source: 'default', value: 53.06 });
+    expect(h.clock.pendingTimers).toBe(0);
   });
 });

@@ -2,24 +2,38 @@ import {
   type CircuitBreaker,
   type Clock,
   errorMessage,
-  FallbackExhaustedError,
-  fallbackChain,
+  isFallbackExhaustedError,
+  type Logger,
+  type Outcome,
 } from '@gl-vcci/breaker-core';
-import { LocalFactorCache } from './cache.js';
-import { isCallerError } from './classify.js';
+import {
+  type FailoverResult,
+  failover,
+  type KeyValueStore,
+  LocalStore,
+  raceAbort,
+  SingleFlight,
+} from '@gl-vcci/breaker-core/client';
+import { classifyFactorError } from './classify.js';
 import { citationText, findDefault } from './defaults.js';
-import { FactorUnavailableError } from './errors.js';
+import {
+  FactorClosedError,
+  FactorUnavailableError,
+  isFactorClosedError,
+  isFactorRequestError,
+  isFactorUpstreamError,
+} from './errors.js';
 import { createFactorMetrics, type FactorMetrics } from './metrics.js';
-import { type ResolvedOptions, type ResolvedSource, resolveOptions } from './options.js';
+import { DEFAULTS, type ResolvedOptions, type ResolvedSource, resolveOptions } from './options.js';
 import { checkQuery, type QuerySchema, querySchema } from './query.js';
+import type { LiveFactor } from './sources/adapter.js';
 import { createSourceFetcher, type SourceFetcher } from './sources/http.js';
 import { ADAPTERS } from './sources/index.js';
 import type {
   CachedFactor,
-  FactorCache,
   FactorClient,
   FactorClientOptions,
-  FactorLogger,
+  FactorClientStatus,
   FactorQuery,
   FactorResult,
   FactorResultSource,
@@ -27,55 +41,71 @@ import type {
   GetFactorOptions,
 } from './types.js';
 
+/** How long a cache read may take before it counts as a miss: a cache is never worth an outage of its own. */
+const STORE_READ_TIMEOUT_MS = 1_000;
+
 interface Upstream {
-  settings: ResolvedSource;
+  source: ResolvedSource;
   breaker: CircuitBreaker;
-  fetch: SourceFetcher;
+  fetcher: SourceFetcher;
 }
 
 /** A live lookup's outcome: the answer, or the circuit's refusal as a value (no error built while a source is down). */
 type LiveOutcome = { ok: true; entry: CachedFactor } | { ok: false; why: string };
 
+/** Why each step had no value, for FactorUnavailableError when none had. */
+type Reasons = Partial<Record<FactorResultSource, string>>;
+
+/** The caller's own question (4xx, an answer to another question) or a closed client: never hidden by a fallback. */
+const stopOn = (error: unknown) => isFactorRequestError(error) || isFactorClosedError(error);
+
 /**
  * Emission factors from the configured sources, each behind its own `factor_broker.<source>`
- * circuit, with the fallback chain live → cache → stale → failover → default. Options are checked
- * here, once; a bad one throws breaker-core's ConfigError naming the field.
+ * circuit, with the chain live → cache → stale → failover → default. Options and each source's
+ * file settings are checked here, once: a ConfigError names every bad one.
  */
 export function createFactorClient(options: FactorClientOptions): FactorClient {
-  const o = resolveOptions(options);
-  const upstreams = new Map<FactorSourceName, Upstream>();
-  for (const settings of o.sources.values()) {
-    upstreams.set(settings.name, {
-      settings,
-      breaker: o.registry.breaker(settings.circuitName, settings.breaker),
-      fetch: createSourceFetcher({
-        adapter: ADAPTERS[settings.name],
-        baseUrl: settings.baseUrl,
-        headers: settings.headers,
-        idleTimeoutMs: o.idleTimeoutMs,
-        maxRetryAfterMs: o.maxRetryAfterMs,
-      }),
-    });
-  }
-  return new FactorBroker(o, upstreams);
+  return new FactorBroker(resolveOptions(options));
 }
 
 class FactorBroker implements FactorClient {
-  readonly #upstreams: ReadonlyMap<FactorSourceName, Upstream>;
-  readonly #cache: FactorCache;
+  readonly #upstreams = new Map<FactorSourceName, Upstream>();
+  readonly #store: KeyValueStore<CachedFactor>;
   readonly #defaults: ResolvedOptions['defaults'];
   readonly #metrics: FactorMetrics;
-  readonly #logger: FactorLogger;
+  readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #schema: QuerySchema;
-  /** Live lookups running, by cache key: concurrent identical lookups share one upstream call. */
-  readonly #inflight = new Map<string, Promise<LiveOutcome>>();
+  /** Concurrent identical lookups share one upstream call. */
+  readonly #flights = new SingleFlight<LiveOutcome>();
+  /** Aborted by `close()`: running requests stop with FactorClosedError. */
+  readonly #closing = new AbortController();
 
-  constructor(o: ResolvedOptions, upstreams: ReadonlyMap<FactorSourceName, Upstream>) {
-    const names = [...upstreams.keys()];
-    this.#upstreams = upstreams;
+  constructor(o: ResolvedOptions) {
     this.#clock = o.registry.clock;
-    this.#cache = o.cache ?? new LocalFactorCache(o.cacheEntries, this.#clock);
+    for (const source of o.sources) {
+      const breaker = o.registry.breaker(source.circuitName, source.breaker, {
+        classify: classifyFactorError,
+        callTimeoutMs: DEFAULTS.callTimeoutMs,
+      });
+      const fetcher = createSourceFetcher({
+        adapter: ADAPTERS[source.name],
+        baseUrl: source.baseUrl,
+        headers: source.headers,
+        idleTimeoutMs: o.idleTimeoutMs,
+        maxRetryAfterMs: o.maxRetryAfterMs,
+        closing: this.#closing.signal,
+      });
+      this.#upstreams.set(source.name, { source, breaker, fetcher });
+    }
+    const names = [...this.#upstreams.keys()];
+    this.#store =
+      o.cache ??
+      new LocalStore<CachedFactor>({
+        maxEntries: o.local.maxEntries,
+        ...(o.local.maxBytes === undefined ? {} : { maxBytes: o.local.maxBytes }),
+        clock: this.#clock,
+      });
     this.#defaults = o.defaults;
     this.#metrics = createFactorMetrics(o.registry.metricsRegistry, names);
     this.#logger = o.logger.child({ client: 'factor' });
@@ -83,149 +113,174 @@ class FactorBroker implements FactorClient {
   }
 
   async getFactor(query: FactorQuery, options?: GetFactorOptions): Promise<FactorResult> {
+    if (this.#closing.signal.aborted) throw new FactorClosedError();
     const q = checkQuery(this.#schema, query, options);
-    const signal = options?.signal;
-    const upstream = this.#upstreams.get(q.source)!;
-    const { cacheTtlMs, staleMaxAgeMs, failover } = upstream.settings;
-    const key = cacheKey(q);
-    // Why each step had no value, for the error when none had.
-    const why: Partial<Record<FactorResultSource, string>> = {};
-    let cached: Promise<CachedFactor | undefined> | undefined;
-    const readCache = () => {
-      cached ??= this.#readCache(key);
-      return cached;
-    };
-    const fromCache = async (source: 'cache' | 'stale'): Promise<FactorResult | undefined> => {
-      const entry = await readCache();
-      if (!entry) {
-        why[source] = 'nothing cached';
-        return undefined;
-      }
-      const ageMs = Math.max(0, this.#clock.now() - entry.fetchedAt);
-      const fits = source === 'cache' ? ageMs <= cacheTtlMs : ageMs > cacheTtlMs && ageMs <= staleMaxAgeMs;
-      if (!fits) {
-        why[source] =
-          source === 'cache' ? `older than ${cacheTtlMs} ms` : `older than the maximum age ${staleMaxAgeMs} ms`;
-        return undefined;
-      }
-      return { ...strip(entry), source, ageMs, quality: source === 'cache' ? 'high' : 'reduced' };
-    };
-    const steps = [
-      {
-        source: 'live' as const,
-        run: async (s: AbortSignal) => {
-          const outcome = await this.#live(upstream, q, key, s);
-          if (outcome.ok) return { ...strip(outcome.entry), source: 'live' as const, quality: 'high' as const };
-          why.live = outcome.why;
-          return undefined;
-        },
-      },
-      { source: 'cache' as const, run: () => fromCache('cache') },
-      { source: 'stale' as const, run: () => fromCache('stale') },
-    ];
-    const failoverTo = failover === undefined ? undefined : this.#upstreams.get(failover);
-    const tail = [
-      ...(failoverTo
-        ? [{ source: 'failover' as const, run: (s: AbortSignal) => this.#failover(failoverTo, q, s, why) }]
-        : []),
-      {
-        source: 'default' as const,
-        run: () => {
-          const row = findDefault(this.#defaults, q);
-          if (!row) {
-            why.default = `no default for activity "${q.activity}" in region "${q.region}"${q.unit === undefined ? '' : ` in ${q.unit}`} in the defaults table`;
-            return undefined;
-          }
-          const result: FactorResult = {
-            value: row.value,
-            unit: row.unit,
-            factorSource: citationText(row),
-            provider: 'defaults',
-            region: row.region,
-            year: row.year,
-            source: 'default',
-            quality: 'low',
-          };
-          return result;
-        },
-      },
-    ];
+    const primary = this.#upstreams.get(q.source)!;
+    const other = primary.source.failover === undefined ? undefined : this.#upstreams.get(primary.source.failover);
+    const why: Reasons = {};
+    const cached = this.#cachedSteps(q, primary.source, why);
+    let result: FailoverResult<FactorResult>;
     try {
-      const { value } = await fallbackChain<FactorResult, FactorResultSource>([...steps, ...tail], {
-        ...(signal ? { signal } : {}),
-        stopOn: isCallerError,
-      });
-      this.#metrics.lookup(q.source, value.source);
-      if (value.source !== 'live')
-        this.#logger.debug({ factorSource: q.source, source: value.source, why }, 'factor served from fallback');
-      return value;
+      result = await failover<FactorResult>(
+        [
+          { name: q.source, run: (s) => this.#ask(primary, q, s, why, 'live') },
+          ...(other
+            ? [{ name: other.source.name, run: (s: AbortSignal) => this.#ask(other, q, s, why, 'failover') }]
+            : []),
+        ],
+        {
+          between: cached,
+          last: [{ source: 'default', run: () => this.#default(q, why) }],
+          stopOn,
+          ...(options?.signal ? { signal: options.signal } : {}),
+        },
+      );
     } catch (error) {
       this.#metrics.lookup(q.source, 'error');
-      if (!(error instanceof FallbackExhaustedError)) throw error;
+      if (!isFallbackExhaustedError(error)) throw error;
       const target = { source: q.source, activity: q.activity, region: q.region, year: q.year };
       throw new FactorUnavailableError(target, error, why);
     }
+    const { value } = result;
+    this.#metrics.lookup(q.source, value.source);
+    if (value.source !== 'live') {
+      this.#logger.debug({ factorSource: q.source, source: value.source, why }, 'factor served from fallback');
+    }
+    return value;
+  }
+
+  status(): FactorClientStatus {
+    const circuits: FactorClientStatus['circuits'] = {};
+    for (const { source, breaker } of this.#upstreams.values()) circuits[source.circuitName] = breaker.state;
+    return { circuits, closed: this.#closing.signal.aborted };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort(new FactorClosedError());
+    for (const { fetcher } of this.#upstreams.values()) fetcher.close();
   }
 
   /**
-   * One live lookup, shared by every concurrent caller of the same key. The shared call runs on the
-   * circuit's deadline alone; a caller whose own signal aborts stops waiting, the others do not.
+   * One upstream asked live, as the primary (`live`) or as the failover (`failover`, asked the
+   * same activity, region, year and unit). The failover's own "not found" or "not as asked" is
+   * no value, not the caller's mistake: the caller asked the primary.
    */
-  #live(upstream: Upstream, q: FactorQuery, key: string, signal: AbortSignal): Promise<LiveOutcome> {
-    let shared = this.#inflight.get(key);
-    if (!shared) {
-      shared = this.#fetchLive(upstream, q, key).finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, shared);
-    }
-    return untilAborted(shared, signal);
-  }
-
-  async #fetchLive(upstream: Upstream, q: FactorQuery, key: string): Promise<LiveOutcome> {
-    const outcome = await upstream.breaker.tryExecute((signal) => upstream.fetch(q, signal));
-    if (!outcome.ok) {
-      const { circuitName, state, retryAfterMs } = outcome.refusal;
-      return {
-        ok: false,
-        why: `circuit ${circuitName} is ${state}${retryAfterMs === undefined ? '' : ` (next trial in ${retryAfterMs} ms)`}`,
-      };
-    }
-    const entry: CachedFactor = { ...outcome.value, provider: upstream.settings.name, fetchedAt: this.#clock.now() };
-    // Only live answers are cached, kept as long as they may be served stale.
-    try {
-      await this.#cache.set(key, entry, upstream.settings.staleMaxAgeMs);
-    } catch (error) {
-      this.#logger.warn({ key, error: errorMessage(error) }, 'factor cache write failed');
-    }
-    return { ok: true, entry };
-  }
-
-  /** The same activity/region from the failover source, live; its refusal or its 4xx (it lacks the factor) is "no value". */
-  async #failover(
-    to: Upstream,
-    q: FactorQuery,
+  async #ask(
+    upstream: Upstream,
+    query: FactorQuery,
     signal: AbortSignal,
-    why: Partial<Record<FactorResultSource, string>>,
+    why: Reasons,
+    role: 'live' | 'failover',
   ): Promise<FactorResult | undefined> {
-    const q2 = { ...q, source: to.settings.name };
+    const q = { ...query, source: upstream.source.name };
+    let outcome: LiveOutcome;
     try {
-      const outcome = await this.#live(to, q2, cacheKey(q2), signal);
-      if (outcome.ok) return { ...strip(outcome.entry), source: 'failover', quality: 'reduced' };
-      why.failover = `${to.settings.name}: ${outcome.why}`;
-      return undefined;
+      outcome = await raceAbort(
+        this.#flights.run(cacheKey(q), () => this.#fetchLive(upstream, q)),
+        signal,
+      );
     } catch (error) {
-      if (!isCallerError(error)) throw error;
+      if (role === 'live' || !isFactorRequestError(error)) throw error;
       why.failover = errorMessage(error);
       return undefined;
     }
-  }
-
-  async #readCache(key: string): Promise<CachedFactor | undefined> {
-    try {
-      return await this.#cache.get(key);
-    } catch (error) {
-      this.#logger.warn({ key, error: errorMessage(error) }, 'factor cache read failed: treated as a miss');
+    if (!outcome.ok) {
+      why[role] = role === 'live' ? outcome.why : `${upstream.source.name}: ${outcome.why}`;
       return undefined;
     }
+    return { ...strip(outcome.entry), source: role, quality: role === 'live' ? 'high' : 'reduced' };
+  }
+
+  /** The shared call: runs on the circuit's deadline alone, whoever stops waiting for it. */
+  async #fetchLive(upstream: Upstream, q: FactorQuery): Promise<LiveOutcome> {
+    const { breaker, fetcher, source } = upstream;
+    let outcome: Outcome<LiveFactor>;
+    try {
+      outcome = await breaker.tryExecute((signal) => fetcher.fetch(q, signal));
+    } catch (error) {
+      if (isFactorUpstreamError(error) && error.credentialsRefused) {
+        // The deployment's key, not the caller: on-call must see it, and see which source.
+        this.#logger.error(
+          { factorSource: source.name, circuit: source.circuitName, status: error.status },
+          `credentials refused by ${source.name} (HTTP ${error.status}): check the API key`,
+        );
+      }
+      throw error;
+    }
+    if (!outcome.ok) {
+      const { circuitName, state, retryAfterMs } = outcome.refusal;
+      const next = retryAfterMs === undefined ? '' : ` (next trial in ${retryAfterMs} ms)`;
+      return { ok: false, why: `circuit ${circuitName} is ${state}${next}` };
+    }
+    const entry: CachedFactor = { ...outcome.value, provider: source.name, fetchedAt: this.#clock.now() };
+    // Only live answers are kept, as long as they may be served stale; the answer does not wait for the store.
+    this.#store.set(cacheKey(q), entry, source.staleMaxAgeMs).catch((error: unknown) => {
+      this.#logger.warn({ factorSource: source.name, error: errorMessage(error) }, 'factor cache write failed');
+    });
+    return { ok: true, entry };
+  }
+
+  /** `cache` (within the TTL) and `stale` (past it, within the maximum age): one store read for both. */
+  #cachedSteps(q: FactorQuery, source: ResolvedSource, why: Reasons) {
+    const { cacheTtlMs, staleMaxAgeMs } = source;
+    let read: Promise<CachedFactor | undefined> | undefined;
+    const step = (kind: 'cache' | 'stale') => ({
+      source: kind,
+      run: async (): Promise<FactorResult | undefined> => {
+        read ??= this.#readStore(cacheKey(q));
+        const entry = await read;
+        if (!entry) {
+          why[kind] = 'nothing cached';
+          return undefined;
+        }
+        const ageMs = Math.max(0, this.#clock.now() - entry.fetchedAt);
+        const fits = kind === 'cache' ? ageMs <= cacheTtlMs : ageMs > cacheTtlMs && ageMs <= staleMaxAgeMs;
+        if (!fits) {
+          why[kind] =
+            kind === 'cache' ? `older than ${cacheTtlMs} ms` : `older than the maximum age ${staleMaxAgeMs} ms`;
+          return undefined;
+        }
+        return { ...strip(entry), source: kind, ageMs, quality: kind === 'cache' ? 'high' : 'reduced' };
+      },
+    });
+    return [step('cache'), step('stale')];
+  }
+
+  /** A store that fails or hangs is a miss (logged): the chain goes on to the failover and default. */
+  async #readStore(key: string): Promise<CachedFactor | undefined> {
+    const deadline = new AbortController();
+    const timer = this.#clock.setTimeout(
+      () => deadline.abort(new Error(`no answer within ${STORE_READ_TIMEOUT_MS} ms`)),
+      STORE_READ_TIMEOUT_MS,
+    );
+    try {
+      return await raceAbort(this.#store.get(key, { signal: deadline.signal }), deadline.signal);
+    } catch (error) {
+      this.#logger.warn({ error: errorMessage(error) }, 'factor cache read failed: treated as a miss');
+      return undefined;
+    } finally {
+      this.#clock.clearTimeout(timer);
+    }
+  }
+
+  #default(q: FactorQuery, why: Reasons): FactorResult | undefined {
+    const row = findDefault(this.#defaults, q);
+    if (!row) {
+      const unit = q.unit === undefined ? '' : ` in ${q.unit}`;
+      why.default = `no default for activity "${q.activity}" in region "${q.region}"${unit} in the defaults table`;
+      return undefined;
+    }
+    return {
+      value: row.value,
+      unit: row.unit,
+      factorSource: citationText(row),
+      provider: 'defaults',
+      region: row.region,
+      year: row.year,
+      source: 'default',
+      quality: 'low',
+    };
   }
 }
 
@@ -236,23 +291,4 @@ function cacheKey(q: FactorQuery): string {
 function strip(entry: CachedFactor): Omit<FactorResult, 'source' | 'quality'> {
   const { value, unit, factorSource, provider, region, year } = entry;
   return { value, unit, factorSource, provider, region, year };
-}
-
-/** `promise`, or the signal's reason as soon as it aborts (the listener removed either way). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

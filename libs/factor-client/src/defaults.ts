@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { nonEmptyString, parseOrThrow, positiveInt, positiveNumber } from '@gl-vcci/breaker-core';
+import { nonEmptyString, parseOrThrow, positiveInt, positiveNumber } from '@gl-vcci/breaker-core/client';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { FactorDefault, FactorQuery } from './types.js';

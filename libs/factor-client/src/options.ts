@@ -1,105 +1,94 @@
 import {
-  anObject,
-  type BreakerConfig,
   type BreakerRegistry,
+  ConfigError,
+  type Issue,
+  isConfigError,
+  type Logger,
+  resolveBreakerConfig,
+  settingsFor,
+  toBreakerConfig,
+} from '@gl-vcci/breaker-core';
+import {
+  anObject,
+  baseOptions,
   breakerOverridesSchema,
   durationMs,
-  loggerSchema,
+  formatIssues,
+  headersSchema,
+  type KeyValueStore,
+  localSchema,
   nonNegativeInt,
-  parseOrThrow,
-  positiveInt,
+  type ResolvedSettings,
   registrySchema,
-} from '@gl-vcci/breaker-core';
+  setting,
+  storeSchema,
+  toIssues,
+  urlSchema,
+} from '@gl-vcci/breaker-core/client';
 import { z } from 'zod';
-import { classifyFactorError } from './classify.js';
 import { defaultRowSchema } from './defaults.js';
-import type {
-  FactorCache,
-  FactorClientOptions,
-  FactorDefault,
-  FactorLogger,
-  FactorSourceName,
-  FactorSourceOptions,
-} from './types.js';
+import type { CachedFactor, FactorBreakerOptions, FactorDefault, FactorSourceName } from './types.js';
 
 const CONTEXT = 'createFactorClient';
 
 export const SOURCE_NAMES: readonly FactorSourceName[] = ['ecoinvent', 'desnz', 'epa'];
 
 export const DEFAULTS = {
-  /** Used when the config file sets no `call_timeout` for the source. */
+  /** The circuit's deadline when neither the file (`call_timeout`) nor `breaker.callTimeoutMs` sets one. */
   callTimeoutMs: 10_000,
   /** Factors change yearly: a day-old answer is still right (config `cache_ttl`). */
   cacheTtlMs: 86_400_000,
   /** A week: beyond it an outage is no longer bridged silently (config `stale_max_age`). */
   staleMaxAgeMs: 604_800_000,
-  cacheEntries: 10_000,
+  maxEntries: 10_000,
   idleTimeoutMs: 5_000,
   maxRetryAfterMs: 600_000,
 } as const;
 
-const sourceName = z.enum(['ecoinvent', 'desnz', 'epa'], { error: 'expected one of ecoinvent, desnz, epa' });
+/** The client-owned keys of each `factor_broker.<source>` block, resolved by the registry. */
+export const SETTINGS = {
+  cacheTtlMs: setting.seconds('cache_ttl'),
+  staleMaxAgeMs: setting.seconds('stale_max_age'),
+  failover: setting.service('failover', SOURCE_NAMES),
+};
+
+const sourceName = z.enum(SOURCE_NAMES as [FactorSourceName, ...FactorSourceName[]], {
+  error: `expected one of ${SOURCE_NAMES.join(', ')}`,
+});
+const cacheTtlMs = nonNegativeInt('a non-negative integer (ms)');
+const staleMaxAgeMs = durationMs('a positive integer (ms)');
 
 const sourceSchema = z.strictObject(
   {
-    baseUrl: z
-      .string({ error: 'expected an http:// or https:// URL' })
-      .refine(isHttpUrl, { error: 'expected an http:// or https:// URL' }),
-    headers: z
-      .record(z.string(), z.string({ error: 'expected a string' }), { error: 'expected an object of headers' })
-      .optional(),
+    baseUrl: urlSchema(),
+    headers: headersSchema.optional(),
     failover: sourceName.optional(),
-    cacheTtlMs: nonNegativeInt('a non-negative integer (ms)').optional(),
-    staleMaxAgeMs: durationMs('a positive integer (ms)').optional(),
+    cacheTtlMs: cacheTtlMs.optional(),
+    staleMaxAgeMs: staleMaxAgeMs.optional(),
+    breaker: breakerOverridesSchema.optional(),
   },
   anObject('an object of source settings ({ baseUrl, … })'),
 );
 
-const cacheSchema = z.custom<FactorCache>(
-  (c) => typeof (c as FactorCache | null)?.get === 'function' && typeof (c as FactorCache | null)?.set === 'function',
-  { error: 'expected a FactorCache (get, set)' },
+const optionsSchema = z.strictObject(
+  {
+    ...baseOptions,
+    sources: z
+      .strictObject(
+        { ecoinvent: sourceSchema.optional(), desnz: sourceSchema.optional(), epa: sourceSchema.optional() },
+        anObject('an object of sources by name (ecoinvent, desnz, epa)'),
+      )
+      .refine((s) => Object.values(s).some((v) => v !== undefined), { error: 'expected at least one source' }),
+    cache: storeSchema<KeyValueStore<CachedFactor>>().optional(),
+    local: localSchema.optional(),
+    defaults: z.array(defaultRowSchema, { error: 'expected an array of default factors' }).optional(),
+    idleTimeoutMs: durationMs().optional(),
+    maxRetryAfterMs: durationMs().optional(),
+  },
+  anObject('an object of options'),
 );
 
-const optionsSchema = z
-  .strictObject(
-    {
-      sources: z
-        .strictObject(
-          { ecoinvent: sourceSchema.optional(), desnz: sourceSchema.optional(), epa: sourceSchema.optional() },
-          anObject('an object of sources by name (ecoinvent, desnz, epa)'),
-        )
-        .refine((s) => Object.values(s).some((v) => v !== undefined), { error: 'expected at least one source' }),
-      registry: registrySchema,
-      cache: cacheSchema.optional(),
-      cacheEntries: positiveInt().optional(),
-      defaults: z.array(defaultRowSchema, { error: 'expected an array of default factors' }).optional(),
-      idleTimeoutMs: durationMs().optional(),
-      maxRetryAfterMs: durationMs().optional(),
-      breaker: breakerOverridesSchema.optional(),
-      logger: loggerSchema.optional(),
-    },
-    anObject('an object of options'),
-  )
-  .superRefine((o, ctx) => {
-    if (o.cache !== undefined && o.cacheEntries !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['cacheEntries'],
-        message: 'expected nothing when `cache` is given (it sizes the default in-process cache)',
-      });
-    }
-  });
-
-function isHttpUrl(url: string): boolean {
-  try {
-    const { protocol } = new URL(url);
-    return protocol === 'http:' || protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
-/** One source with every default applied and its config block read. */
+/** One source with its options, its file settings and every default applied. */
 export interface ResolvedSource {
   name: FactorSourceName;
   circuitName: string;
@@ -108,118 +97,141 @@ export interface ResolvedSource {
   failover: FactorSourceName | undefined;
   cacheTtlMs: number;
   staleMaxAgeMs: number;
-  /** What the client passes to `registry.breaker`: the caller's settings, the classifier and the derived deadline. */
-  breaker: Partial<Omit<BreakerConfig, 'name'>>;
+  /** The caller's overrides of the circuit, passed to `registry.breaker`. */
+  breaker: FactorBreakerOptions;
 }
 
 export interface ResolvedOptions {
   registry: BreakerRegistry;
-  logger: FactorLogger;
-  sources: Map<FactorSourceName, ResolvedSource>;
-  cache: FactorCache | undefined;
-  cacheEntries: number;
+  logger: Logger;
+  sources: ResolvedSource[];
+  cache: KeyValueStore<CachedFactor> | undefined;
+  local: { maxEntries: number; maxBytes: number | undefined };
   defaults: readonly FactorDefault[];
   idleTimeoutMs: number;
   maxRetryAfterMs: number;
 }
 
+type FileSettings = ResolvedSettings<typeof SETTINGS>;
+
 /**
- * Validates createFactorClient's options once (a ConfigError naming every bad field) and settles
- * every default, reading `cache_ttl`, `stale_max_age`, `failover` and `call_timeout` from each
- * source's `factor_broker.<source>` block.
+ * Validates createFactorClient's options and each source's file settings once. Every problem —
+ * a bad field, a bad file value, and the checks across fields (a failover to a source not
+ * configured, a stale maximum age below the cache TTL, `local` beside `cache`, breaker overrides
+ * the circuit would refuse) — is named in ONE ConfigError, so a deployment is fixed in one go.
  */
-export function resolveOptions(input: FactorClientOptions): ResolvedOptions {
-  const o = parseOrThrow(optionsSchema, withHiddenHeaders(input), CONTEXT) as FactorClientOptions;
-  const configured = SOURCE_NAMES.filter((name) => o.sources[name] !== undefined);
-  const sources = new Map<FactorSourceName, ResolvedSource>();
-  for (const name of configured) sources.set(name, resolveSource(name, o.sources[name]!, o, configured));
+export function resolveOptions(input: unknown): ResolvedOptions {
+  const parsed = optionsSchema.safeParse(input);
+  const issues: Issue[] = parsed.success ? [] : toIssues(parsed.error, input);
+  const raw = record(input);
+  const registry = registrySchema.safeParse(raw.registry).success ? (raw.registry as BreakerRegistry) : undefined;
+  const given = record(raw.sources);
+  const configured = SOURCE_NAMES.filter((name) => typeof given[name] === 'object' && given[name] !== null);
+  const sources: ResolvedSource[] = [];
+  for (const name of configured) {
+    const source = record(given[name]);
+    // Asked even when the options are bad: the file's errors belong in the same report.
+    const file = registry ? collect(issues, () => registry.settings(`factor_broker.${name}`, SETTINGS)) : undefined;
+    const resolved = settle(name, source, file ?? {}, configured, issues);
+    if (registry && source.breaker !== undefined) checkBreaker(registry, resolved, issues);
+    sources.push(resolved);
+  }
+  if (raw.cache !== undefined && raw.local !== undefined) {
+    issues.push({ path: 'local', message: 'expected nothing when `cache` is given (it bounds the default store)' });
+  }
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(`${CONTEXT}: ${formatIssues(issues)}`, issues);
+  const o = parsed.data;
   return {
     registry: o.registry,
     logger: o.logger ?? o.registry.logger,
     sources,
     cache: o.cache,
-    cacheEntries: o.cacheEntries ?? DEFAULTS.cacheEntries,
+    local: { maxEntries: o.local?.maxEntries ?? DEFAULTS.maxEntries, maxBytes: o.local?.maxBytes },
     defaults: o.defaults ?? [],
     idleTimeoutMs: o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
     maxRetryAfterMs: o.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs,
   };
 }
 
-/** The client-owned keys of a `factor_broker.<source>` block (breaker-core keeps unknown keys unchecked). */
-const settingsSchema = z.looseObject({
-  cache_ttl: z.number().optional(), // checked by breaker-core: seconds, ≥ 0
-  stale_max_age: z
-    .number({ error: 'expected a positive number of seconds' })
-    .positive({ error: 'expected a positive number of seconds' })
-    .optional(),
-  failover: sourceName.optional(),
-});
-
-function resolveSource(
+/**
+ * One source's settings, the option beating the file and the file the default; the checks across
+ * fields are made on values that passed their own check (a bad one is already reported).
+ */
+function settle(
   name: FactorSourceName,
-  given: FactorSourceOptions,
-  o: FactorClientOptions,
+  source: Record<string, unknown>,
+  file: Partial<FileSettings>,
   configured: readonly FactorSourceName[],
+  issues: Issue[],
 ): ResolvedSource {
   const circuitName = `factor_broker.${name}`;
-  const raw = o.registry.settings(circuitName);
-  const settings = parseOrThrow(settingsSchema, raw, `${CONTEXT}: ${circuitName}`);
-  const cacheTtlMs =
-    given.cacheTtlMs ??
-    (settings.cache_ttl === undefined ? DEFAULTS.cacheTtlMs : Math.round(settings.cache_ttl * 1000));
-  const staleMaxAgeMs =
-    given.staleMaxAgeMs ??
-    (settings.stale_max_age === undefined ? DEFAULTS.staleMaxAgeMs : Math.round(settings.stale_max_age * 1000));
-  const failover = given.failover ?? settings.failover;
-  const where = given.failover === undefined ? `${circuitName}.failover` : `sources.${name}.failover`;
-  const settled = z.unknown().superRefine((_, ctx) => {
-    if (failover !== undefined && (failover === name || !configured.includes(failover))) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [where],
-        message: `expected another configured source (${configured.filter((s) => s !== name).join(', ') || 'none'}), got "${failover}"`,
-      });
-    }
-    if (staleMaxAgeMs < cacheTtlMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [`sources.${name}.staleMaxAgeMs`],
-        message: `expected at least the cache TTL (${cacheTtlMs} ms), got ${staleMaxAgeMs} ms`,
-      });
-    }
-  });
-  parseOrThrow(settled, undefined, CONTEXT);
+  const option = <T>(key: string, schema: z.ZodType<T>): { given: boolean; value: T | undefined } => {
+    const parsed = schema.safeParse(source[key]);
+    return { given: source[key] !== undefined, value: parsed.success ? parsed.data : undefined };
+  };
+  const pick = <T>(o: { given: boolean; value: T | undefined }, fromFile: T | undefined, fallback?: T) =>
+    o.given ? o.value : (fromFile ?? fallback);
+
+  const failoverOption = option('failover', sourceName);
+  const failover = pick(failoverOption, file.failover as FactorSourceName | undefined);
+  if (failover !== undefined && (failover === name || !configured.includes(failover))) {
+    const others = configured.filter((s) => s !== name).join(', ') || 'none';
+    issues.push({
+      path: failoverOption.given ? `sources.${name}.failover` : `${circuitName}.failover`,
+      message: `expected another configured source (${others}), got "${failover}"`,
+    });
+  }
+  const ttlOption = option('cacheTtlMs', cacheTtlMs);
+  const staleOption = option('staleMaxAgeMs', staleMaxAgeMs);
+  const ttl = pick(ttlOption, file.cacheTtlMs, DEFAULTS.cacheTtlMs);
+  const stale = pick(staleOption, file.staleMaxAgeMs, DEFAULTS.staleMaxAgeMs);
+  if (ttl !== undefined && stale !== undefined && stale < ttl) {
+    issues.push({
+      path: staleOption.given ? `sources.${name}.staleMaxAgeMs` : `${circuitName}.stale_max_age`,
+      message: `expected at least the cache TTL (${ttl} ms), got ${stale} ms`,
+    });
+  }
+  const headers = option('headers', headersSchema).value ?? {};
   return {
     name,
     circuitName,
-    baseUrl: given.baseUrl.replace(/\/+$/, ''),
-    headers: given.headers ?? {},
+    baseUrl: typeof source.baseUrl === 'string' ? source.baseUrl.replace(/\/+$/, '') : '',
+    headers,
     failover,
-    cacheTtlMs,
-    staleMaxAgeMs,
-    breaker: {
-      ...o.breaker,
-      classify: classifyFactorError,
-      callTimeoutMs: o.breaker?.callTimeoutMs ?? (raw.call_timeout === undefined ? DEFAULTS.callTimeoutMs : undefined),
-    },
+    cacheTtlMs: ttl ?? DEFAULTS.cacheTtlMs,
+    staleMaxAgeMs: stale ?? DEFAULTS.staleMaxAgeMs,
+    breaker: (option('breaker', breakerOverridesSchema).value ?? {}) as FactorBreakerOptions,
   };
 }
 
-/** Headers may carry API keys: an invalid headers option is named in the error, never echoed. */
-function withHiddenHeaders(input: unknown): unknown {
-  const sources = (input as { sources?: unknown } | null)?.sources;
-  if (typeof sources !== 'object' || sources === null) return input;
-  const hidden = Object.fromEntries(
-    Object.entries(sources).map(([k, v]) => [
-      k,
-      typeof v === 'object' && v !== null && 'headers' in v && !isStringRecord(v.headers)
-        ? { ...v, headers: '<hidden>' }
-        : v,
-    ]),
+/**
+ * The circuit this source's overrides would make, checked without making it (registry.breaker
+ * builds from the same three layers: the client's defaults, the file, the overrides), so a bad
+ * override is reported with the rest instead of after some circuits already exist.
+ */
+function checkBreaker(registry: BreakerRegistry, source: ResolvedSource, issues: Issue[]): void {
+  const { circuitName, breaker } = source;
+  const fromFile = registry.config ? toBreakerConfig(circuitName, settingsFor(registry.config, circuitName)) : {};
+  const given = Object.fromEntries(Object.entries(breaker).filter(([, v]) => v !== undefined));
+  collect(
+    issues,
+    () => resolveBreakerConfig({ callTimeoutMs: DEFAULTS.callTimeoutMs, ...fromFile, ...given, name: circuitName }),
+    `sources.${source.name}.breaker.`,
   );
-  return { ...(input as object), sources: hidden };
 }
 
-function isStringRecord(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && Object.values(value).every((v) => typeof v === 'string');
+/** `fn()`, or undefined with its ConfigError's issues added to `issues` (paths prefixed). */
+function collect<T>(issues: Issue[], fn: () => T, prefix = ''): T | undefined {
+  try {
+    return fn();
+  } catch (error) {
+    if (!isConfigError(error)) throw error;
+    const found = error.issues.length > 0 ? error.issues : [{ path: '', message: error.message }];
+    issues.push(...found.map((i) => ({ path: `${prefix}${i.path}`, message: i.message })));
+    return undefined;
+  }
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 }

@@ -1,7 +1,5 @@
-import type { BreakerConfig, BreakerRegistry, ValueSource } from '@gl-vcci/breaker-core';
-
-/** The logger type of breaker-core (pino), so this package needs no logging dependency of its own. */
-export type FactorLogger = BreakerRegistry['logger'];
+import type { BreakerConfig, BreakerRegistry, Logger, ValueSource } from '@gl-vcci/breaker-core';
+import type { ClientStatus, KeyValueStore } from '@gl-vcci/breaker-core/client';
 
 /** The emission-factor sources the factor broker fronts. */
 export type FactorSourceName = 'ecoinvent' | 'desnz' | 'epa';
@@ -26,7 +24,7 @@ export interface FactorQuery {
   region: string;
   /** Reporting year; absent: the source's current factor. */
   year?: number;
-  /** The unit the caller computes with; an answer in another unit is refused. */
+  /** The unit the caller computes with; an answer in another unit is a FactorMismatchError. */
   unit?: string;
 }
 
@@ -45,7 +43,7 @@ export interface FactorResult {
   quality: FactorQuality;
 }
 
-/** What the client keeps in the cache: a live answer and when it was fetched (registry clock ms). */
+/** What the client keeps in its cache: a live answer and when it was fetched (registry clock ms). */
 export interface CachedFactor {
   value: number;
   unit: string;
@@ -56,28 +54,23 @@ export interface CachedFactor {
   fetchedAt: number;
 }
 
-/**
- * Any store for live answers (the demo plugs Redis in through cache-client). Errors of `get` are
- * treated as misses and logged; errors of `set` are logged. `ttlMs` is the longest the value may
- * still be served (the stale maximum age).
- */
-export interface FactorCache<T = CachedFactor> {
-  get(key: string): Promise<T | undefined>;
-  set(key: string, value: T, ttlMs: number): Promise<void>;
-}
+/** Overrides of one source's circuit settings, over the configuration file's (not `name` or `classify`). */
+export type FactorBreakerOptions = Partial<Omit<BreakerConfig, 'name' | 'classify'>>;
 
 /** One source's endpoint and client-side settings. */
 export interface FactorSourceOptions {
   /** Base URL of the source's factor broker endpoint, e.g. `https://factors.internal/ecoinvent`. */
   baseUrl: string;
-  /** Extra request headers (an API key…); never logged. */
+  /** Extra request headers (an API key…); never logged, never in an error. */
   headers?: Record<string, string>;
-  /** Another configured source asked for the same activity/region when this one has no value (config `failover`). */
+  /** Another configured source asked for the same activity/region when this one has no value (beats config `failover`). */
   failover?: FactorSourceName;
   /** Served as `cache` this long after a live answer (default: config `cache_ttl`, else 24 h). */
   cacheTtlMs?: number;
   /** Served as `stale` up to this age, then refused (default: config `stale_max_age`, else 7 days). */
   staleMaxAgeMs?: number;
+  /** This source's circuit settings over the configuration file's. */
+  breaker?: FactorBreakerOptions;
 }
 
 /** One row of the conservative defaults table (`config/factor-defaults.yaml`). */
@@ -92,24 +85,22 @@ export interface FactorDefault {
 }
 
 export interface FactorClientOptions {
+  /** breaker-core's registry: the `factor_broker.<source>` circuits, their settings, metrics, logger and clock. */
+  registry: BreakerRegistry;
+  /** Parent of the client's child logger (default `registry.logger`). */
+  logger?: Logger;
   /** The sources this client may ask, by name: at least one. */
   sources: Partial<Record<FactorSourceName, FactorSourceOptions>>;
-  /** breaker-core's registry: the `factor_broker.<source>` circuits, their config, metrics, logger and clock. */
-  registry: BreakerRegistry;
-  /** Where live answers are kept (default: an in-process LRU of `cacheEntries` entries). */
-  cache?: FactorCache;
-  /** Entries of the default in-process cache (default 10 000); not with `cache`. */
-  cacheEntries?: number;
+  /** Where live answers are kept, e.g. Redis through cache-client (default: an in-process LocalStore sized by `local`). */
+  cache?: KeyValueStore<CachedFactor>;
+  /** Bounds of the default in-process store (default 10 000 entries); not with `cache`. */
+  local?: { maxEntries?: number; maxBytes?: number };
   /** The conservative defaults, e.g. `loadFactorDefaults('config/factor-defaults.yaml')` (default: none). */
   defaults?: readonly FactorDefault[];
   /** axios' idle (socket inactivity) timeout in ms; the deadline is the circuit's `call_timeout` (default 5 000). */
   idleTimeoutMs?: number;
   /** Cap on the Retry-After honoured from a 429/503, in ms (default 600 000). */
   maxRetryAfterMs?: number;
-  /** Breaker settings over the configuration file's, for every source's circuit (not `name` or `classify`). */
-  breaker?: Partial<Omit<BreakerConfig, 'name' | 'classify'>>;
-  /** Parent of the client's child logger (default `registry.logger`). */
-  logger?: FactorLogger;
 }
 
 export interface GetFactorOptions {
@@ -117,7 +108,13 @@ export interface GetFactorOptions {
   signal?: AbortSignal;
 }
 
+/** `status()`: each source's circuit by name (`factor_broker.epa`), and whether the client is closed. */
+export type FactorClientStatus = ClientStatus;
+
 export interface FactorClient {
   /** The factor for `query`, live or from the fallback chain; `source` and `quality` say which. */
   getFactor(query: FactorQuery, options?: GetFactorOptions): Promise<FactorResult>;
+  status(): FactorClientStatus;
+  /** Stops new lookups, cuts running ones with FactorClosedError and closes the client's sockets. */
+  close(): Promise<void>;
 }

@@ -1,11 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import { BreakerRegistry, loadConfig } from '@gl-vcci/breaker-core';
-import { ManualClock, silentLogger, waitFor } from '@gl-vcci/breaker-core/testing';
+import type { Logger } from '@gl-vcci/breaker-core';
+import { type TestRegistry, testRegistry, waitFor } from '@gl-vcci/breaker-core/testing';
 import { type FactorBrokerSimulator, startFactorBroker } from '@gl-vcci/upstreams/factor-broker';
-import { Registry } from 'prom-client';
 import { createFactorClient } from '../src/client.js';
 import { loadFactorDefaults } from '../src/defaults.js';
-import type { FactorClient, FactorClientOptions, FactorLogger, FactorSourceName } from '../src/types.js';
+import type { FactorClient, FactorClientOptions, FactorSourceName, FactorSourceOptions } from '../src/types.js';
+
+export { samples, sampleValue } from '@gl-vcci/breaker-core/testing';
 
 /**
  * The `factor_broker` blocks the tests run with: a count window so a circuit opens after two
@@ -47,19 +48,6 @@ export const DEFAULTS_FILE = fileURLToPath(new URL('../../../config/factor-defau
 
 export const NATURAL_GAS = { value: 53.1, unit: 'kg CO2/mmBtu', year: 2024 };
 
-export interface TestRegistry {
-  registry: BreakerRegistry;
-  prom: Registry;
-  clock: ManualClock;
-}
-
-export function testRegistry(yaml = TEST_CONFIG, logger: FactorLogger = silentLogger()): TestRegistry {
-  const prom = new Registry();
-  const clock = new ManualClock(1_000_000);
-  const registry = new BreakerRegistry({ config: loadConfig(yaml), metrics: { registry: prom }, logger, clock });
-  return { registry, prom, clock };
-}
-
 export interface Harness extends TestRegistry {
   client: FactorClient;
   sims: Record<FactorSourceName, FactorBrokerSimulator>;
@@ -70,8 +58,11 @@ export interface Harness extends TestRegistry {
  * Three simulators (one per source, each serving natural_gas in US), a registry on a ManualClock
  * and a client with the repository's defaults table.
  */
-export async function harness(extra: Partial<FactorClientOptions> = {}): Promise<Harness> {
-  const t = testRegistry();
+export async function harness(
+  extra: Partial<FactorClientOptions> = {},
+  setup: { logger?: Logger; headers?: Partial<Record<FactorSourceName, FactorSourceOptions['headers']>> } = {},
+): Promise<Harness> {
+  const t = testRegistry({ config: TEST_CONFIG, ...(setup.logger ? { logger: setup.logger } : {}) });
   const [ecoinvent, desnz, epa] = await Promise.all(
     (['ecoinvent', 'desnz', 'epa'] as const).map((s) => startFactorBroker(s, { 'natural_gas\u0000US': NATURAL_GAS })),
   );
@@ -79,9 +70,9 @@ export async function harness(extra: Partial<FactorClientOptions> = {}): Promise
   const client = createFactorClient({
     registry: t.registry,
     sources: {
-      ecoinvent: { baseUrl: sims.ecoinvent.url, headers: { authorization: 'Bearer test' } },
-      desnz: { baseUrl: sims.desnz.url },
-      epa: { baseUrl: sims.epa.url },
+      ecoinvent: { baseUrl: sims.ecoinvent.url, headers: setup.headers?.ecoinvent ?? { authorization: 'Bearer test' } },
+      desnz: { baseUrl: sims.desnz.url, ...(setup.headers?.desnz ? { headers: setup.headers.desnz } : {}) },
+      epa: { baseUrl: sims.epa.url, ...(setup.headers?.epa ? { headers: setup.headers.epa } : {}) },
     },
     defaults: loadFactorDefaults(DEFAULTS_FILE),
     ...extra,
@@ -91,16 +82,11 @@ export async function harness(extra: Partial<FactorClientOptions> = {}): Promise
     client,
     sims,
     async close() {
+      await client.close();
       await Promise.all(Object.values(sims).map((s) => s.close()));
       t.registry.close();
     },
   };
-}
-
-/** The lines of one metric's samples (no HELP/TYPE). */
-export async function samples(prom: Registry, name: string): Promise<string[]> {
-  const text = await prom.getSingleMetricAsString(name);
-  return text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
 }
 
 /** Polls until the simulator has received `count` requests: for real I/O only, never for clock time. */

@@ -12,5 +12,5 @@ export const desnz: SourceAdapter = {
     path: `/v1/conversion-factors/${encodeURIComponent(q.activity)}`,
     params: { region: q.region, ...yearParam(q) },
   }),
-  row: (body) => body,
+  row: (body) => ({ row: body }),
 };

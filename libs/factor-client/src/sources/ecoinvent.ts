@@ -12,7 +12,8 @@ export const ecoinvent: SourceAdapter = {
     path: `/v1/factors/${encodeURIComponent(q.activity)}`,
     params: { geography: q.region, ...yearParam(q) },
   }),
-  row: (body) => (isObject(body) && 'factor' in body ? body.factor : 'expected an object with "factor"'),
+  row: (body) =>
+    isObject(body) && 'factor' in body ? { row: body.factor } : { malformed: 'expected an object with "factor"' },
 };
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -14,7 +14,7 @@ export const epa: SourceAdapter = {
   }),
   row: (body) => {
     const data = (body as { data?: unknown } | null)?.data;
-    if (!Array.isArray(data)) return 'expected an object with a "data" array';
-    return data.length === 0 ? 'expected at least one row in "data"' : data[0];
+    if (!Array.isArray(data)) return { malformed: 'expected an object with a "data" array' };
+    return data.length === 0 ? { malformed: 'expected at least one row in "data"' } : { row: data[0] };
   },
 };

@@ -1,7 +1,10 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { parseRetryAfter } from '@gl-vcci/breaker-core';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import axios, { type AxiosResponse } from 'axios';
 import {
   FactorMalformedError,
+  FactorMismatchError,
   FactorNotFoundError,
   FactorRateLimitedError,
   FactorRequestError,
@@ -16,18 +19,28 @@ export interface SourceFetcherOptions {
   headers: Record<string, string>;
   idleTimeoutMs: number;
   maxRetryAfterMs: number;
+  /** Aborted by the client's `close()`: cuts running requests with its reason. */
+  closing: AbortSignal;
 }
 
-/** One live lookup against a source: resolves with the factor or throws a typed error (see classify.ts). */
-export type SourceFetcher = (query: FactorQuery, signal: AbortSignal) => Promise<LiveFactor>;
+/** One source's live lookups: each resolves with the factor or throws a typed error (see classify.ts). */
+export interface SourceFetcher {
+  fetch(query: FactorQuery, signal: AbortSignal): Promise<LiveFactor>;
+  /** Closes the keep-alive sockets: nothing of this source is left open. */
+  close(): void;
+}
 
 /**
- * axios with every status resolved (the client maps statuses itself) and the body kept as text
- * (axios would otherwise hand back invalid JSON as a string, silently). `timeout` is only the idle
- * timer; the deadline is the breaker's, through `signal`.
+ * axios with every status resolved (statuses are mapped here) and the body kept as text (axios
+ * would otherwise hand back invalid JSON as a string, silently), on agents of its own so `close()`
+ * leaves no socket behind. `timeout` is only the idle timer; the deadline is the breaker's, through
+ * `signal`. Every axios error is kept as `cause` only detached (FactorUpstreamError does it): its
+ * `config.headers` hold the API key.
  */
 export function createSourceFetcher(o: SourceFetcherOptions): SourceFetcher {
-  const http: AxiosInstance = axios.create({
+  const httpAgent = new HttpAgent({ keepAlive: true });
+  const httpsAgent = new HttpsAgent({ keepAlive: true });
+  const http = axios.create({
     baseURL: o.baseUrl,
     headers: { accept: 'application/json', ...o.headers },
     timeout: o.idleTimeoutMs,
@@ -35,22 +48,29 @@ export function createSourceFetcher(o: SourceFetcherOptions): SourceFetcher {
     responseType: 'text',
     transformResponse: [(data: unknown) => data],
     maxRedirects: 0,
+    httpAgent,
+    httpsAgent,
   });
-  return async (query, signal) => {
+
+  const fetch = async (query: FactorQuery, signal: AbortSignal): Promise<LiveFactor> => {
     const target = { source: o.adapter.name, activity: query.activity, region: query.region, year: query.year };
     const { path, params } = o.adapter.request(query);
     let response: AxiosResponse<string>;
     try {
-      response = await http.get<string>(path, { params, signal });
+      response = await http.get<string>(path, { params, signal: AbortSignal.any([signal, o.closing]) });
     } catch (error) {
+      if (o.closing.aborted) throw o.closing.reason;
       throw new FactorUpstreamError(target, undefined, error);
     }
     const { status } = response;
-    const retryAfter = () => parseRetryAfter(response.headers['retry-after'], Date.now(), o.maxRetryAfterMs);
-    if (status === 429 || (status === 503 && response.headers['retry-after'] !== undefined)) {
-      throw new FactorRateLimitedError(target, status, retryAfter());
+    const retryAfter = response.headers['retry-after'];
+    if (status === 429 || (status === 503 && retryAfter !== undefined)) {
+      throw new FactorRateLimitedError(target, status, parseRetryAfter(retryAfter, Date.now(), o.maxRetryAfterMs));
     }
-    if (status >= 500 || status === 408) throw new FactorUpstreamError(target, status);
+    // 401/403: the deployment's credentials, not the caller's question (the client logs it at error).
+    if (status >= 500 || status === 408 || status === 401 || status === 403) {
+      throw new FactorUpstreamError(target, status);
+    }
     if (status === 404) throw new FactorNotFoundError(target, detailOf(response.data));
     if (status >= 400) throw new FactorRequestError(target, status, detailOf(response.data));
     if (status !== 200) throw new FactorMalformedError(target, `expected HTTP 200, got ${status}`);
@@ -60,10 +80,19 @@ export function createSourceFetcher(o: SourceFetcherOptions): SourceFetcher {
     } catch {
       throw new FactorMalformedError(target, 'the body is not JSON');
     }
-    const row = o.adapter.row(body);
-    const factor = typeof row === 'string' ? row : readRow(row, query);
-    if (typeof factor === 'string') throw new FactorMalformedError(target, factor);
-    return factor;
+    const found = o.adapter.row(body);
+    const reading = 'malformed' in found ? found : readRow(found.row, query);
+    if ('malformed' in reading) throw new FactorMalformedError(target, reading.malformed);
+    if ('mismatch' in reading) throw new FactorMismatchError(target, reading.mismatch);
+    return reading.factor;
+  };
+
+  return {
+    fetch,
+    close() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
   };
 }
 
