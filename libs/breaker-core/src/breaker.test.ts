@@ -104,6 +104,18 @@ describe('open', () => {
     expect((error as Error).cause).toBe(last);
   });
 
+  it('gives the time to the next trial in whole milliseconds, rounded up, on a fractional clock', async () => {
+    const clock = new ManualClock(1_764_490_000_123.456);
+    const breaker = new CircuitBreaker({ name: 'svc', clock, failMax: 1, openDurationMs: 60_000 });
+    await fail(breaker, 1);
+    clock.advance(3.525634765625);
+    const error = await breaker.execute(ok).catch((e: unknown) => e);
+    expect(error).toMatchObject({ retryAfterMs: 59_997 });
+    expect(await breaker.tryExecute(ok)).toMatchObject({ ok: false, refusal: { retryAfterMs: 59_997 } });
+    clock.advance(59_996);
+    expect(await breaker.tryExecute(ok)).toMatchObject({ ok: false, refusal: { retryAfterMs: 1 } });
+  });
+
   it('lets a trial through after openDurationMs and closes on its success', async () => {
     const { breaker, clock, changes } = setup({ failMax: 1, openDurationMs: 5_000 });
     await fail(breaker, 1);

@@ -252,7 +252,8 @@ export class CircuitBreaker {
 
   #refusal(): Refusal {
     const state = this.#state;
-    const retryAfterMs = state === 'open' ? Math.max(0, this.#openUntil - this.#clock.now()) : undefined;
+    // Whole ms, rounded up: a caller who waits that long finds a trial due (clock times are fractional).
+    const retryAfterMs = state === 'open' ? Math.max(0, Math.ceil(this.#openUntil - this.#clock.now())) : undefined;
     this.#observer?.onCall('rejected', Number.NaN);
     return { circuitName: this.name, state, retryAfterMs, lastError: this.#lastError };
   }

@@ -1,3 +1,4 @@
+import { formatMs } from './format.js';
 import type { CircuitState } from './types.js';
 
 /**
@@ -21,7 +22,7 @@ export class CircuitOpenError extends BreakerCoreError {
   constructor(
     readonly circuitName: string,
     readonly state: CircuitState,
-    /** Milliseconds until a trial call will be let through; undefined when no time is known (forced open, half-open busy). */
+    /** Whole milliseconds (rounded up) until a trial call will be let through; undefined when no time is known (forced open, half-open busy). */
     readonly retryAfterMs: number | undefined,
     /** The failure that last counted against the circuit. */
     cause?: unknown,
@@ -45,7 +46,7 @@ export class TimeoutError extends BreakerCoreError {
     readonly circuitName: string | undefined,
     readonly timeoutMs: number,
   ) {
-    super(`${circuitName ? `Call through "${circuitName}"` : 'Call'} timed out after ${timeoutMs} ms`);
+    super(`${circuitName ? `Call through "${circuitName}"` : 'Call'} timed out after ${formatMs(timeoutMs)}`);
   }
 }
 

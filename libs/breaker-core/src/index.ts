@@ -24,6 +24,7 @@ export {
   isTimeoutError,
   TimeoutError,
 } from './errors.js';
+export { formatMs } from './format.js';
 export { createLogger, REDACTED_KEYS } from './logging.js';
 export { DEFAULT_DURATION_BUCKETS, ensureMetric, type MetricsOptions } from './metrics.js';
 export {

@@ -34,6 +34,16 @@ describe('logging', () => {
     expect(lines[0]).toMatchObject({ lastError: 'ECONNREFUSED 10.0.0.7:443', openForMs: 1_000 });
   });
 
+  it('logs openForMs in whole milliseconds when the clock and Retry-After are fractional', async () => {
+    const { logger, lines } = capturingLogger();
+    const clock = new ManualClock(1_764_490_000_123.456);
+    const breaker = new CircuitBreaker({ name: 'svc', clock, failMax: 1, openDurationMs: 1_000 }, { logger });
+    await breaker
+      .execute(() => Promise.reject(Object.assign(new Error('429'), { retryAfterMs: 59_996.474365234375 })))
+      .catch(() => {});
+    expect(lines[0]).toMatchObject({ msg: 'circuit opened', openForMs: 59_996 });
+  });
+
   it('redacts secrets by key at any depth and in any case', () => {
     const { logger, lines } = capturingLogger();
     logger.info(

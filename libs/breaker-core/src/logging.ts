@@ -64,7 +64,7 @@ export function logTransition(log: Logger, change: StateChange): void {
     log.warn(
       {
         ...fields,
-        openForMs: (change.nextTrialAt ?? change.at) - change.at,
+        openForMs: Math.round((change.nextTrialAt ?? change.at) - change.at),
         lastError: errorMessage(change.lastError),
       },
       'circuit opened',

@@ -3,6 +3,7 @@ import { type Logger, type LoggerOptions, pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { Clock } from './clock.js';
 import { loadConfig } from './config/load.js';
+import { formatMs } from './format.js';
 import { createLogger } from './logging.js';
 import { BreakerRegistry } from './registry.js';
 
@@ -136,7 +137,7 @@ export async function waitFor(
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (performance.now() > deadline) throw new Error(`timed out after ${formatMs(timeoutMs)} waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

@@ -88,7 +88,7 @@ export interface BreakerSnapshot {
 export interface Refusal {
   circuitName: string;
   state: CircuitState;
-  /** Milliseconds until a trial call will be let through; undefined when forced open or half-open busy. */
+  /** Whole milliseconds (rounded up) until a trial call will be let through; undefined when forced open or half-open busy. */
   retryAfterMs: number | undefined;
   lastError: unknown;
 }
