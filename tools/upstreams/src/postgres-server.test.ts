@@ -45,6 +45,19 @@ describe('startPostgres', () => {
     expect(await psql(server, 'SELECT 2')).toBe('2');
   });
 
+  it('pause hangs the server (a query gets no answer) and resume lets it answer again', async () => {
+    const pending = psql(server, 'SELECT 3');
+    server.pause();
+    try {
+      // psql's own connect timeout would take seconds: a pending answer is what a hung server gives.
+      const first = await Promise.race([pending, new Promise((resolve) => setTimeout(resolve, 300, 'no answer'))]);
+      expect(first).toBe('no answer');
+    } finally {
+      server.resume();
+    }
+    expect(await pending).toBe('3');
+  });
+
   it('close stops the server and removes its directory', async () => {
     expect(existsSync(`${server.directory}/data/PG_VERSION`)).toBe(true);
     await server.close();

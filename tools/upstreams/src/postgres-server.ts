@@ -28,6 +28,13 @@ export interface PostgresServer {
   start(): Promise<void>;
   /** SIGKILL to the postmaster and every backend, like a machine or OOM kill: clients see their sockets close. */
   kill(): Promise<void>;
+  /**
+   * SIGSTOP to the postmaster and every backend: a hung server. Connections stay open and new ones
+   * are accepted by the kernel, but nothing answers until `resume()`.
+   */
+  pause(): void;
+  /** SIGCONT to what `pause()` stopped. */
+  resume(): void;
   /** Stops it if running and removes its temp directory. Call it in afterAll. */
   close(): Promise<void>;
 }
@@ -125,6 +132,8 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
     throw error;
   }
 
+  let paused: number[] = [];
+
   return {
     host: '127.0.0.1',
     port,
@@ -136,7 +145,20 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
     },
     start,
     kill,
+    pause() {
+      const postmaster = postmasterPid(dataDir);
+      if (postmaster === undefined) throw new Error('pause: the server is not running');
+      // The postmaster first, so it forks no backend that would escape the stop.
+      signal(postmaster, 'SIGSTOP');
+      paused = [postmaster, ...childPids(postmaster)];
+      for (const pid of paused) signal(pid, 'SIGSTOP');
+    },
+    resume() {
+      for (const pid of paused.reverse()) signal(pid, 'SIGCONT');
+      paused = [];
+    },
     async close() {
+      if (paused.length > 0) this.resume();
       if (running || postmasterPid(dataDir) !== undefined) {
         try {
           await run('pg_ctl', ['stop', '-w', '-t', '10', '-D', dataDir, '-m', 'immediate']);
