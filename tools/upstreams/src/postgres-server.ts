@@ -133,6 +133,10 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
   }
 
   let paused: number[] = [];
+  const resume = () => {
+    for (const pid of paused.reverse()) signal(pid, 'SIGCONT');
+    paused = [];
+  };
 
   return {
     host: '127.0.0.1',
@@ -153,12 +157,9 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
       paused = [postmaster, ...childPids(postmaster)];
       for (const pid of paused) signal(pid, 'SIGSTOP');
     },
-    resume() {
-      for (const pid of paused.reverse()) signal(pid, 'SIGCONT');
-      paused = [];
-    },
+    resume,
     async close() {
-      if (paused.length > 0) this.resume();
+      resume();
       if (running || postmasterPid(dataDir) !== undefined) {
         try {
           await run('pg_ctl', ['stop', '-w', '-t', '10', '-D', dataDir, '-m', 'immediate']);
