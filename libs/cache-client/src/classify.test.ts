@@ -10,7 +10,7 @@ import {
   SocketTimeoutError,
 } from 'redis';
 import { describe, expect, it } from 'vitest';
-import { classifyRedisError, isCallerError, isWriteRefusal } from './classify.js';
+import { classifyRedisError, isCallerError, isCredentialsRefusal, isWriteRefusal } from './classify.js';
 
 const systemError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:6379`), { code });
 
@@ -39,8 +39,6 @@ describe('classifyRedisError', () => {
     'CLUSTERDOWN The cluster is down',
     'TRYAGAIN Multiple keys request during rehashing of slot',
     'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSCRIPT.',
-    'NOAUTH Authentication required.',
-    'WRONGPASS invalid username-password pair or user is disabled.',
   ])('counts the reply "%s" as a failure', (message) => {
     const error = new ErrorReply(message);
     expect(classifyRedisError(error)).toBe('failure');
@@ -48,10 +46,20 @@ describe('classifyRedisError', () => {
   });
 
   it.each([
+    'NOAUTH Authentication required.',
+    'WRONGPASS invalid username-password pair or user is disabled.',
+    "NOPERM User default has no permissions to run the 'get' command",
+  ])('counts the credentials refusal "%s" as a failure: the deployment’s problem, not the caller’s', (message) => {
+    const error = new ErrorReply(message);
+    expect(classifyRedisError(error)).toBe('failure');
+    expect(isCallerError(error)).toBe(false);
+    expect(isCredentialsRefusal(error)).toBe(true);
+  });
+
+  it.each([
     'WRONGTYPE Operation against a key holding the wrong kind of value',
     "ERR unknown command 'FOO', with args beginning with: ",
     'ERR syntax error',
-    "NOPERM User default has no permissions to run the 'get' command",
     'NOSCRIPT No matching script. Please use EVAL.',
     'EXECABORT Transaction discarded because of previous errors.',
   ])('ignores the reply "%s": the caller sent the wrong command', (message) => {

@@ -3,7 +3,7 @@ import { DisconnectsClientError, ErrorReply } from 'redis';
 
 /**
  * Error replies that mean "this Redis cannot serve now", whoever asks: they count against the
- * circuit like a dropped connection. Every other reply (WRONGTYPE, ERR …, NOPERM, NOSCRIPT,
+ * circuit like a dropped connection. Every other reply (WRONGTYPE, ERR …, NOSCRIPT,
  * EXECABORT) is about the command the caller sent and is returned to it instead.
  */
 const UNAVAILABLE_REPLIES: ReadonlySet<string> = new Set([
@@ -12,8 +12,17 @@ const UNAVAILABLE_REPLIES: ReadonlySet<string> = new Set([
   'CLUSTERDOWN', // the cluster cannot serve this slot
   'TRYAGAIN', // multi-key command during resharding: transient, retry later
   'BUSY', // a script or function is running: the server answers nothing else
-  'NOAUTH', // the server asks for credentials it did not ask for at connect (requirepass changed)
-  'WRONGPASS', // the credentials stopped working
+]);
+
+/**
+ * Credentials refused: the deployment's problem, not the caller's (the rule for HTTP 401/403 in
+ * every client). They count against the circuit, so the local tier serves what it can, and are
+ * logged at error level naming Redis.
+ */
+const CREDENTIALS_REFUSED_REPLIES: ReadonlySet<string> = new Set([
+  'NOAUTH', // the server asks for credentials the URL does not carry (requirepass set or changed)
+  'WRONGPASS', // the URL's user and password are refused
+  'NOPERM', // the ACL user may not run this command or touch this key
 ]);
 
 /**
@@ -41,8 +50,9 @@ export function replyPrefix(error: ErrorReply): string {
  *
  * - `failure`: the connection or the server is unavailable: connection refused or reset,
  *   ConnectionTimeoutError, SocketTimeoutError, SocketClosedUnexpectedlyError, ClientOfflineError,
- *   ClientClosedError, node-redis' own TimeoutError, a full command queue, and the replies in
- *   UNAVAILABLE_REPLIES. Anything unknown is a failure too. (The breaker's own deadline,
+ *   ClientClosedError, node-redis' own TimeoutError, a full command queue, the replies in
+ *   UNAVAILABLE_REPLIES, and credentials refused (NOAUTH, WRONGPASS, NOPERM). Anything unknown is
+ *   a failure too. (The breaker's own deadline,
  *   TimeoutError from breaker-core, is always a failure and never reaches this function.)
  * - `ignore`: the caller's command was wrong (any other error reply: WRONGTYPE, ERR …), Redis
  *   refused a write only (WRITE_REFUSED_REPLIES: READONLY, OOM, MISCONF, NOREPLICAS; reads still
@@ -51,7 +61,10 @@ export function replyPrefix(error: ErrorReply): string {
  * - `success`: nothing.
  */
 export function classifyRedisError(error: unknown): Classification {
-  if (error instanceof ErrorReply) return UNAVAILABLE_REPLIES.has(replyPrefix(error)) ? 'failure' : 'ignore';
+  if (error instanceof ErrorReply) {
+    const prefix = replyPrefix(error);
+    return UNAVAILABLE_REPLIES.has(prefix) || CREDENTIALS_REFUSED_REPLIES.has(prefix) ? 'failure' : 'ignore';
+  }
   if (error instanceof DisconnectsClientError) return 'ignore';
   return 'failure';
 }
@@ -60,7 +73,14 @@ export function classifyRedisError(error: unknown): Classification {
 export function isCallerError(error: unknown): error is ErrorReply {
   if (!(error instanceof ErrorReply)) return false;
   const prefix = replyPrefix(error);
-  return !UNAVAILABLE_REPLIES.has(prefix) && !WRITE_REFUSED_REPLIES.has(prefix);
+  return (
+    !UNAVAILABLE_REPLIES.has(prefix) && !WRITE_REFUSED_REPLIES.has(prefix) && !CREDENTIALS_REFUSED_REPLIES.has(prefix)
+  );
+}
+
+/** Redis refused the URL's credentials, or the ACL user's rights (NOAUTH, WRONGPASS, NOPERM): a failure, logged at error. */
+export function isCredentialsRefusal(error: unknown): error is ErrorReply {
+  return error instanceof ErrorReply && CREDENTIALS_REFUSED_REPLIES.has(replyPrefix(error));
 }
 
 /** A reply refusing writes only (READONLY, OOM, MISCONF, NOREPLICAS): the write is kept locally, the circuit untouched. */

@@ -1,8 +1,8 @@
 import { createHook } from 'node:async_hooks';
-import { waitFor } from '@gl-vcci/breaker-core/testing';
+import { sampleValue, waitFor } from '@gl-vcci/breaker-core/testing';
 import { freePort, sharedServer } from '@gl-vcci/upstreams/servers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sampleValue, testRegistry, uniquePrefix } from '../test/support.js';
+import { cacheRegistry, uniquePrefix } from '../test/support.js';
 import { createCacheClient } from './client.js';
 import { CONNECTION_ERRORS_METRIC } from './metrics.js';
 
@@ -43,7 +43,7 @@ describe('close()', () => {
   });
 
   it.skipIf(!shared.available)('releases every timer and socket the client made', async () => {
-    const { registry } = testRegistry();
+    const { registry } = cacheRegistry();
     const cache = createCacheClient({ url: shared.url, registry, keyPrefix: uniquePrefix() });
     await cache.set('a', 1, 1_000);
     await cache.get('a');
@@ -55,13 +55,13 @@ describe('close()', () => {
   });
 
   it('during an outage, cancels the pending reconnect', async () => {
-    const { registry, prom } = testRegistry();
+    const { registry, prom } = cacheRegistry();
     const cache = createCacheClient({
       url: `redis://127.0.0.1:${await freePort()}`,
       registry,
       connection: { reconnectMaxDelayMs: 60_000 },
     });
-    await waitFor(async () => (await sampleValue(prom, CONNECTION_ERRORS_METRIC)) >= 3, 'three failed connects');
+    await waitFor(async () => ((await sampleValue(prom, CONNECTION_ERRORS_METRIC)) ?? 0) >= 3, 'three failed connects');
     expect(liveTypes()).toContain('Timeout');
     await cache.close();
     await loopTurns();

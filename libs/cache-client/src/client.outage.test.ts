@@ -1,5 +1,5 @@
 import { type StateChange, TimeoutError } from '@gl-vcci/breaker-core';
-import { capturingLogger, waitFor } from '@gl-vcci/breaker-core/testing';
+import { capturingLogger, sampleValue, type TestRegistry, waitFor } from '@gl-vcci/breaker-core/testing';
 import { type RedisServer, startRedis } from '@gl-vcci/upstreams/redis-server';
 import { freePort } from '@gl-vcci/upstreams/servers';
 import { startTcpProxy, type TcpProxy } from '@gl-vcci/upstreams/tcp-proxy';
@@ -7,12 +7,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   breakerCalls,
   CALL_TIMEOUT_MS,
+  cacheRegistry,
   isSettled,
   OPEN_DURATION_MS,
   rawRedis,
-  sampleValue,
-  type TestRegistry,
-  testRegistry,
 } from '../test/support.js';
 import { createCacheClient } from './client.js';
 import { CONNECTION_ERRORS_METRIC, UNSYNCED_DROPPED_METRIC } from './metrics.js';
@@ -37,7 +35,7 @@ afterEach(async () => {
 });
 
 function open(url: string, extra: Partial<CacheClientOptions> = {}): CacheClient {
-  t ??= testRegistry();
+  t ??= cacheRegistry();
   cache = createCacheClient({
     url,
     registry: t.registry,
@@ -49,7 +47,7 @@ function open(url: string, extra: Partial<CacheClientOptions> = {}): CacheClient
 }
 
 async function connectedCache(extra: Partial<CacheClientOptions> = {}): Promise<CacheClient> {
-  t = testRegistry();
+  t = cacheRegistry();
   server = await startRedis();
   const client = open(server.url, extra);
   await waitFor(() => client.status().connected, 'the first connection');
@@ -67,7 +65,7 @@ describe('when Redis is killed', () => {
     await waitFor(() => !client.status().connected, 'the client to see the connection drop');
     const pending = client.get('k');
     expect(await isSettled(pending)).toBe(true);
-    expect(await pending).toEqual({ value: { v: 1 }, source: 'local' });
+    expect(await pending).toEqual({ value: { v: 1 }, source: 'stale', tier: 'local' });
     expect(await breakerCalls(t.prom)).toMatchObject({ failure: 1, timeout: 0 });
   });
 
@@ -78,7 +76,7 @@ describe('when Redis is killed', () => {
     const inFlight = client.get('k');
     expect(await isSettled(inFlight)).toBe(false);
     await server!.kill();
-    expect(await inFlight).toEqual({ value: 'kept', source: 'local' });
+    expect(await inFlight).toEqual({ value: 'kept', source: 'stale', tier: 'local' });
     expect(await breakerCalls(t.prom)).toMatchObject({ failure: 1, ignored: 0, timeout: 0 });
   });
 
@@ -88,10 +86,10 @@ describe('when Redis is killed', () => {
     await waitFor(() => !client.status().connected, 'the client to see the connection drop');
     expect(await client.get('a')).toBeUndefined();
     expect(await client.get('b')).toBeUndefined();
-    expect(client.status().circuit).toBe('open');
+    expect(client.status().circuits['cache.redis']).toBe('open');
     await client.set('c', 3, 60_000);
-    expect(await client.get('c')).toEqual({ value: 3, source: 'local' });
-    expect(await client.mget(['c', 'd'])).toEqual([{ value: 3, source: 'local' }, undefined]);
+    expect(await client.get('c')).toEqual({ value: 3, source: 'stale', tier: 'local' });
+    expect(await client.mget(['c', 'd'])).toEqual([{ value: 3, source: 'stale', tier: 'local' }, undefined]);
     expect(await breakerCalls(t.prom)).toMatchObject({ failure: 2, rejected: 3, timeout: 0 });
   });
 
@@ -106,25 +104,24 @@ describe('when Redis is killed', () => {
     };
     const results = await Promise.all(Array.from({ length: 1_000 }, () => client.getOrSet('g', 60_000, loader)));
     expect(calls).toBe(1);
-    expect(results.every((r) => r.value === 'fresh' && r.source === 'loader')).toBe(true);
-    expect(await client.getOrSet('g', 60_000, loader)).toEqual({ value: 'fresh', source: 'local' });
+    expect(results.every((r) => r.value === 'fresh' && r.tier === 'loader')).toBe(true);
+    expect(await client.getOrSet('g', 60_000, loader)).toEqual({ value: 'fresh', source: 'stale', tier: 'local' });
     expect(calls).toBe(1);
   });
 
-  it('it reconnects once Redis is back, and the first call after the open duration closes the circuit', async () => {
+  it('it reconnects once Redis is back, and the first call closes the circuit without waiting out the open duration', async () => {
     const client = await connectedCache();
     await server!.kill();
     await waitFor(() => !client.status().connected, 'the client to see the connection drop');
     await client.get('a');
     await client.get('b');
-    expect(client.status().circuit).toBe('open');
+    expect(client.status().circuits['cache.redis']).toBe('open');
     await server!.restart();
     await waitFor(() => client.status().connected, 'the client to reconnect');
-    t.clock.advance(OPEN_DURATION_MS);
-    expect(client.status().circuit).toBe('half_open');
+    expect(client.status().circuits['cache.redis']).toBe('half_open');
     await client.set('back', 'again', 60_000);
-    expect(client.status().circuit).toBe('closed');
-    expect(await client.get('back')).toEqual({ value: 'again', source: 'redis' });
+    expect(client.status().circuits['cache.redis']).toBe('closed');
+    expect(await client.get('back')).toEqual({ value: 'again', source: 'live', tier: 'redis' });
   });
 });
 
@@ -138,7 +135,7 @@ describe('when Redis hangs (SIGSTOP)', () => {
     expect(await isSettled(pending)).toBe(false);
     await t.clock.advanceAsync(1);
     expect(await isSettled(pending)).toBe(true);
-    expect(await pending).toEqual({ value: 'kept', source: 'local' });
+    expect(await pending).toEqual({ value: 'kept', source: 'stale', tier: 'local' });
     expect(await breakerCalls(t.prom)).toMatchObject({ timeout: 1, failure: 0 });
     server!.resume();
   });
@@ -151,7 +148,7 @@ describe('when Redis hangs (SIGSTOP)', () => {
     expect(await isSettled(pending)).toBe(false);
     await t.clock.advanceAsync(1); // the GET's deadline, and no more
     expect(await isSettled(pending)).toBe(true);
-    expect(await pending).toEqual({ value: 'loaded', source: 'loader' });
+    expect(await pending).toEqual({ value: 'loaded', source: 'live', tier: 'loader' });
     // The SET, still hanging, ends at its own deadline: the value stays local, its key tracked.
     expect(client.status().unsyncedKeys).toBe(0);
     await t.clock.advanceAsync(CALL_TIMEOUT_MS);
@@ -175,7 +172,7 @@ describe('when Redis hangs (SIGSTOP)', () => {
     expect(changes[0]!.lastError).toMatchObject({ circuitName: 'cache.redis', timeoutMs: CALL_TIMEOUT_MS });
     const rejected = client.getOrSet('c', 60_000, () => 'loader');
     expect(await isSettled(rejected)).toBe(true);
-    expect(await rejected).toEqual({ value: 'loader', source: 'loader' });
+    expect(await rejected).toEqual({ value: 'loader', source: 'live', tier: 'loader' });
     expect(await breakerCalls(t.prom)).toMatchObject({ timeout: 2, rejected: 2 });
     server!.resume();
   });
@@ -187,13 +184,13 @@ describe('when Redis hangs (SIGSTOP)', () => {
     server!.resume();
     await waitFor(() => client.status().connected, 'a new connection');
     await client.set('k', 'v', 60_000);
-    expect(await client.get('k')).toEqual({ value: 'v', source: 'redis' });
+    expect(await client.get('k')).toEqual({ value: 'v', source: 'live', tier: 'redis' });
   });
 });
 
 describe('writes and deletes while Redis is unreachable', () => {
   it("resolve to 'local', and the older copies Redis kept are never served: deleted in Redis on recovery", async () => {
-    t = testRegistry();
+    t = cacheRegistry();
     server = await startRedis();
     // A partition: Redis keeps its data, only the client loses it.
     proxy = await startTcpProxy({ target: { host: '127.0.0.1', port: server.port } });
@@ -206,17 +203,13 @@ describe('writes and deletes while Redis is unreachable', () => {
     await waitFor(() => !client.status().connected, 'the client to see the connection drop');
     expect(await client.set('price', { v: 'NEW' }, 3_600_000)).toBe('local');
     expect(await client.del('session')).toBe('local');
-    expect(client.status()).toMatchObject({ circuit: 'open', unsyncedKeys: 2 });
+    expect(client.status()).toMatchObject({ circuits: { 'cache.redis': 'open' }, unsyncedKeys: 2 });
 
     await proxy.mode('pass');
     await waitFor(() => client.status().connected, 'the client to reconnect');
-    // Still open: nothing reconciled yet, so Redis holds OLD and alice. Neither is served.
-    expect(client.status().unsyncedKeys).toBe(2);
-    t.clock.advance(OPEN_DURATION_MS);
-    // The trial call: Redis answers OLD and alice, the local tier answers instead.
-    expect(await client.mget(['price', 'session'])).toEqual([{ value: { v: 'NEW' }, source: 'local' }, undefined]);
-    expect(client.status().circuit).toBe('closed');
-
+    // The new connection ends the open period: the reconciliation runs at once, as the trial.
+    await waitFor(() => client.status().unsyncedKeys === 0, 'the reconciliation');
+    expect(client.status().circuits['cache.redis']).toBe('closed');
     await waitFor(() => client.status().unsyncedKeys === 0, 'the reconciliation');
     const raw = await rawRedis(server.url);
     try {
@@ -227,7 +220,7 @@ describe('writes and deletes while Redis is unreachable', () => {
     // Deleted in Redis: a miss, never OLD again; the next write goes to Redis.
     expect(await client.get('price')).toBeUndefined();
     expect(await client.set('price', { v: 'NEWER' }, 3_600_000)).toBe('redis');
-    expect(await client.get('price')).toEqual({ value: { v: 'NEWER' }, source: 'redis' });
+    expect(await client.get('price')).toEqual({ value: { v: 'NEWER' }, source: 'live', tier: 'redis' });
   });
 
   it('are reconciled in batches when there are many', async () => {
@@ -242,7 +235,7 @@ describe('writes and deletes while Redis is unreachable', () => {
     expect(client.status().unsyncedKeys).toBe(250);
     server!.resume();
     t.clock.advance(OPEN_DURATION_MS);
-    expect(await client.get('many:0')).toEqual({ value: 'new', source: 'local' });
+    expect(await client.get('many:0')).toEqual({ value: 'new', source: 'stale', tier: 'local' });
     await waitFor(() => client.status().unsyncedKeys === 0, 'the reconciliation');
     const raw = await rawRedis(server!.url);
     try {
@@ -254,7 +247,7 @@ describe('writes and deletes while Redis is unreachable', () => {
 
   it('beyond local.maxEntries keys are counted and logged at warn once: their consistency is not guaranteed', async () => {
     const { logger, lines } = capturingLogger();
-    t = testRegistry(undefined, logger);
+    t = cacheRegistry(undefined, logger);
     server = await startRedis();
     const client = open(server.url, { local: { maxEntries: 2 } });
     await waitFor(() => client.status().connected, 'the first connection');
@@ -273,7 +266,7 @@ describe('writes and deletes while Redis is unreachable', () => {
 describe('when Redis refuses writes (NOREPLICAS)', () => {
   it('writes land locally without tripping the circuit, reads are still served by Redis', async () => {
     const { logger, lines } = capturingLogger();
-    t = testRegistry(undefined, logger);
+    t = cacheRegistry(undefined, logger);
     server = await startRedis();
     const client = open(server.url);
     await waitFor(() => client.status().connected, 'the first connection');
@@ -283,15 +276,19 @@ describe('when Redis refuses writes (NOREPLICAS)', () => {
       await raw.configSet('min-replicas-to-write', '1');
       for (const key of ['a', 'b', 'c']) expect(await client.set(key, key, 60_000)).toBe('local');
       expect(await client.del('kept')).toBe('local');
-      expect(client.status()).toMatchObject({ circuit: 'closed', unsyncedKeys: 4 });
-      expect(await client.get('a')).toEqual({ value: 'a', source: 'local' });
+      expect(client.status()).toMatchObject({ circuits: { 'cache.redis': 'closed' }, unsyncedKeys: 4 });
+      expect(await client.get('a')).toEqual({ value: 'a', source: 'stale', tier: 'local' });
       expect(await client.get('kept')).toBeUndefined(); // deleted here, though Redis still has it
-      expect(await client.getOrSet('other', 60_000, () => 'loaded')).toEqual({ value: 'loaded', source: 'loader' });
+      expect(await client.getOrSet('other', 60_000, () => 'loaded')).toEqual({
+        value: 'loaded',
+        source: 'live',
+        tier: 'loader',
+      });
       expect(await breakerCalls(t.prom)).toMatchObject({ failure: 0 });
       expect(lines.filter((l) => String(l.msg).startsWith('redis refuses writes'))).toHaveLength(1);
 
       await raw.configSet('min-replicas-to-write', '0');
-      expect(await client.get('b')).toEqual({ value: 'b', source: 'local' });
+      expect(await client.get('b')).toEqual({ value: 'b', source: 'stale', tier: 'local' });
       await waitFor(() => client.status().unsyncedKeys === 0, 'the reconciliation');
       expect(await raw.exists('outage:kept')).toBe(0);
     } finally {
@@ -302,21 +299,46 @@ describe('when Redis refuses writes (NOREPLICAS)', () => {
 
 describe('when Redis is down at start', () => {
   it('the client starts in fallback and connects by itself once Redis starts', async () => {
-    t = testRegistry();
+    t = cacheRegistry();
     const port = await freePort();
     const client = open(`redis://127.0.0.1:${port}`);
     expect(await client.get('k')).toBeUndefined();
     await client.set('k', 'local', 60_000);
-    expect(await client.get('k')).toEqual({ value: 'local', source: 'local' });
-    expect(await client.getOrSet('g', 60_000, () => 'loaded')).toEqual({ value: 'loaded', source: 'loader' });
-    expect(client.status()).toMatchObject({ connected: false, circuit: 'open' });
+    expect(await client.get('k')).toEqual({ value: 'local', source: 'stale', tier: 'local' });
+    expect(await client.getOrSet('g', 60_000, () => 'loaded')).toEqual({
+      value: 'loaded',
+      source: 'live',
+      tier: 'loader',
+    });
+    expect(client.status()).toMatchObject({ connected: false, circuits: { 'cache.redis': 'open' } });
 
     server = await startRedis({ port });
     await waitFor(() => client.status().connected, 'the client to connect');
-    t.clock.advance(OPEN_DURATION_MS);
+    // The first connection ends the open period; reconciling `k` is the trial that closes it.
+    await waitFor(() => client.status().circuits['cache.redis'] === 'closed', 'the circuit to close');
     await client.set('k', 'redis', 60_000);
-    expect(await client.get('k')).toEqual({ value: 'redis', source: 'redis' });
-    expect(client.status().circuit).toBe('closed');
+    expect(await client.get('k')).toEqual({ value: 'redis', source: 'live', tier: 'redis' });
+    expect(client.status().circuits['cache.redis']).toBe('closed');
+  });
+});
+
+describe('when the connection comes back while the circuit is open', () => {
+  it('a burst at boot trips the circuit, and the new connection lets Redis be used at once, before the open duration ends', async () => {
+    t = cacheRegistry();
+    const port = await freePort();
+    const client = open(`redis://127.0.0.1:${port}`);
+    const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => client.get(`boot:${i}`)));
+    expect(burst.every((hit) => hit === undefined)).toBe(true);
+    expect(client.status().circuits['cache.redis']).toBe('open');
+
+    server = await startRedis({ port });
+    await waitFor(() => client.status().connected, 'the client to connect');
+    // The clock never moves: the connection being ready is the evidence that Redis is back.
+    expect(client.status().circuits['cache.redis']).toBe('half_open');
+    expect(await client.set('k', 'in redis', 60_000)).toBe('redis');
+    expect(client.status().circuits['cache.redis']).toBe('closed');
+    expect(await client.get('k')).toEqual({ value: 'in redis', source: 'live', tier: 'redis' });
+    expect(t.registry.get('cache.redis')!.snapshot().lastTransition).toMatchObject({ to: 'closed' });
   });
 });
 
@@ -328,12 +350,15 @@ describe("the connection's 'error' events", () => {
     process.on('unhandledRejection', onUncaught);
     try {
       const { logger, lines } = capturingLogger();
-      t = testRegistry(undefined, logger);
+      t = cacheRegistry(undefined, logger);
       server = await startRedis();
       const client = open(server.url);
       await waitFor(() => client.status().connected, 'the first connection');
       await server.kill();
-      await waitFor(async () => (await sampleValue(t.prom, CONNECTION_ERRORS_METRIC)) >= 3, 'three failed reconnects');
+      await waitFor(
+        async () => ((await sampleValue(t.prom, CONNECTION_ERRORS_METRIC)) ?? 0) >= 3,
+        'three failed reconnects',
+      );
       expect(uncaught).toEqual([]);
       const warnings = lines.filter((l) => l.msg === 'redis unavailable: serving from the local tier');
       expect(warnings).toHaveLength(1);

@@ -1,16 +1,18 @@
+import type { Logger } from '@gl-vcci/breaker-core';
+import type { TestRegistry } from '@gl-vcci/breaker-core/testing';
 import { capturingLogger } from '@gl-vcci/breaker-core/testing';
 import { sharedServer } from '@gl-vcci/upstreams/servers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { breakerCalls, rawRedis, type TestRegistry, testRegistry, uniquePrefix } from '../test/support.js';
+import { breakerCalls, cacheRegistry, rawRedis, uniquePrefix } from '../test/support.js';
 import { createCacheClient } from './client.js';
 import {
   CacheArgumentError,
   CacheClosedError,
-  CacheCommandError,
   CacheDecodeError,
+  CacheRequestError,
   CacheSerializationError,
 } from './errors.js';
-import type { CacheClient, CacheLogger } from './types.js';
+import type { CacheClient } from './types.js';
 
 /** The README's FactorCache adapter, as an application would write it. */
 interface FactorCache<T> {
@@ -23,7 +25,7 @@ function factorCacheFrom<T>(cache: CacheClient): FactorCache<T> {
       try {
         return (await cache.get<T>(key))?.value;
       } catch (error) {
-        if (error instanceof CacheCommandError || error instanceof CacheDecodeError) return undefined;
+        if (error instanceof CacheRequestError || error instanceof CacheDecodeError) return undefined;
         throw error;
       }
     },
@@ -48,8 +50,8 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     raw.destroy();
   });
 
-  const open = (logger?: CacheLogger) => {
-    t = testRegistry(undefined, logger);
+  const open = (logger?: Logger) => {
+    t = cacheRegistry(undefined, logger);
     prefix = uniquePrefix();
     cache = createCacheClient({ url: shared.url, registry: t.registry, keyPrefix: prefix });
     return cache;
@@ -68,7 +70,8 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     await cache.set('factor:DE', value, 60_000);
     expect(await cache.get('factor:DE')).toEqual({
       value: { factor: 0.233, unit: 'kgCO2e/kWh', tags: ['grid', 'DE'], since: '1970-01-01T00:00:00.000Z' },
-      source: 'redis',
+      source: 'live',
+      tier: 'redis',
     });
   });
 
@@ -92,9 +95,9 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     await cache.set('a', 1, 60_000);
     await cache.set('c', 'three', 60_000);
     expect(await cache.mget(['a', 'b', 'c'])).toEqual([
-      { value: 1, source: 'redis' },
+      { value: 1, source: 'live', tier: 'redis' },
       undefined,
-      { value: 'three', source: 'redis' },
+      { value: 'three', source: 'live', tier: 'redis' },
     ]);
     expect(await cache.mget([])).toEqual([]);
   });
@@ -122,9 +125,17 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
       calls++;
       return { total: 42 };
     };
-    expect(await cache.getOrSet('report', 60_000, loader)).toEqual({ value: { total: 42 }, source: 'loader' });
+    expect(await cache.getOrSet('report', 60_000, loader)).toEqual({
+      value: { total: 42 },
+      source: 'live',
+      tier: 'loader',
+    });
     // Written in the background, but before this GET on the same connection: Redis runs them in order.
-    expect(await cache.getOrSet('report', 60_000, loader)).toEqual({ value: { total: 42 }, source: 'redis' });
+    expect(await cache.getOrSet('report', 60_000, loader)).toEqual({
+      value: { total: 42 },
+      source: 'live',
+      tier: 'redis',
+    });
     expect(await raw.get(`${prefix}report`)).toBe('{"total":42}');
     expect(calls).toBe(1);
   });
@@ -138,7 +149,7 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     };
     const results = await Promise.all(Array.from({ length: 1_000 }, () => cache.getOrSet('hot', 60_000, loader)));
     expect(calls).toBe(1);
-    expect(results.every((r) => r.value === 'computed' && r.source === 'loader')).toBe(true);
+    expect(results.every((r) => r.value === 'computed' && r.tier === 'loader')).toBe(true);
     expect(await raw.get(`${prefix}hot`)).toBe('"computed"');
   });
 
@@ -153,12 +164,16 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     ]);
     expect(a).toMatchObject({ status: 'rejected', reason: { message: 'ecoinvent is down' } });
     expect(b).toMatchObject({ status: 'rejected', reason: { message: 'ecoinvent is down' } });
-    expect(await cache.getOrSet('k', 60_000, () => 'fine')).toEqual({ value: 'fine', source: 'loader' });
+    expect(await cache.getOrSet('k', 60_000, () => 'fine')).toEqual({ value: 'fine', source: 'live', tier: 'loader' });
   });
 
   it('undefined from the loader is returned and not cached: it is how a miss is spelled', async () => {
     open();
-    expect(await cache.getOrSet('absent', 60_000, () => undefined)).toEqual({ value: undefined, source: 'loader' });
+    expect(await cache.getOrSet('absent', 60_000, () => undefined)).toEqual({
+      value: undefined,
+      source: 'live',
+      tier: 'loader',
+    });
     expect(await raw.exists(`${prefix}absent`)).toBe(0);
   });
 
@@ -177,8 +192,8 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
       calls++;
       return { id: 7n };
     };
-    expect(await cache.getOrSet('big', 60_000, loader)).toEqual({ value: { id: 7n }, source: 'loader' });
-    expect(await cache.getOrSet('big', 60_000, loader)).toEqual({ value: { id: 7n }, source: 'loader' });
+    expect(await cache.getOrSet('big', 60_000, loader)).toEqual({ value: { id: 7n }, source: 'live', tier: 'loader' });
+    expect(await cache.getOrSet('big', 60_000, loader)).toEqual({ value: { id: 7n }, source: 'live', tier: 'loader' });
     expect(calls).toBe(2);
     expect(await raw.exists(`${prefix}big`)).toBe(0);
     expect(cache.status().localEntries).toBe(0);
@@ -194,13 +209,13 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     expect(cache.status().unsyncedKeys).toBe(0);
   });
 
-  it('get of a key holding a list rejects with CacheCommandError (WRONGTYPE) and never trips the circuit', async () => {
+  it('get of a key holding a list rejects with CacheRequestError (WRONGTYPE) and never trips the circuit', async () => {
     open();
     await raw.lPush(`${prefix}list`, 'x');
     for (let i = 0; i < 5; i++) {
       const error = await cache.get('list').catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(CacheCommandError);
-      expect(error).toMatchObject({ code: 'CACHE_COMMAND_REJECTED', key: 'list', command: 'GET' });
+      expect(error).toBeInstanceOf(CacheRequestError);
+      expect(error).toMatchObject({ code: 'CACHE_REQUEST_REJECTED', key: 'list', command: 'GET' });
       expect((error as Error).message).toMatch(/WRONGTYPE/);
     }
     expect(t.registry.get('cache.redis')!.state).toBe('closed');
@@ -210,8 +225,12 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
   it('getOrSet over a WRONGTYPE key runs the loader and overwrites the key', async () => {
     open();
     await raw.lPush(`${prefix}list`, 'x');
-    expect(await cache.getOrSet('list', 60_000, () => 'value')).toEqual({ value: 'value', source: 'loader' });
-    expect(await cache.get('list')).toEqual({ value: 'value', source: 'redis' });
+    expect(await cache.getOrSet('list', 60_000, () => 'value')).toEqual({
+      value: 'value',
+      source: 'live',
+      tier: 'loader',
+    });
+    expect(await cache.get('list')).toEqual({ value: 'value', source: 'live', tier: 'redis' });
     expect(await raw.get(`${prefix}list`)).toBe('"value"');
   });
 
@@ -219,15 +238,22 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     open();
     await raw.set(`${prefix}foreign`, 'plain text');
     await expect(cache.get('foreign')).rejects.toThrow(CacheDecodeError);
-    expect(await cache.getOrSet('foreign', 60_000, () => ['json'])).toEqual({ value: ['json'], source: 'loader' });
-    expect(await cache.get('foreign')).toEqual({ value: ['json'], source: 'redis' });
+    expect(await cache.getOrSet('foreign', 60_000, () => ['json'])).toEqual({
+      value: ['json'],
+      source: 'live',
+      tier: 'loader',
+    });
+    expect(await cache.get('foreign')).toEqual({ value: ['json'], source: 'live', tier: 'redis' });
   });
 
   it('rejects a bad key, TTL or loader, naming the method and the argument', async () => {
     open();
-    await expect(cache.get('')).rejects.toThrow(
-      new CacheArgumentError('get: key: expected a non-empty string, got ""'),
-    );
+    await expect(cache.get('')).rejects.toMatchObject({
+      code: 'CACHE_INVALID_ARGUMENT',
+      message: 'get: key: expected a non-empty string, got ""',
+      issues: [{ path: 'key', message: 'expected a non-empty string, got ""' }],
+    });
+    await expect(cache.get('')).rejects.toBeInstanceOf(CacheArgumentError);
     await expect(cache.set('k', 1, 0)).rejects.toThrow('set: ttlMs: expected a positive integer (milliseconds), got 0');
     await expect(cache.mget(['a', ''])).rejects.toThrow('mget: keys[1]: expected a non-empty string, got ""');
     await expect(cache.getOrSet('k', 1.5, () => 1)).rejects.toThrow('getOrSet: ttlMs: expected a positive integer');

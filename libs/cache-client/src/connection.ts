@@ -1,5 +1,7 @@
+import type { Logger } from '@gl-vcci/breaker-core';
 import { createClient, DisconnectsClientError } from 'redis';
-import type { CacheLogger } from './types.js';
+import { isCredentialsRefusal } from './classify.js';
+import { loggedError } from './log.js';
 
 export type RedisClient = ReturnType<typeof createFailFastClient>;
 
@@ -9,7 +11,7 @@ export interface RedisConnectionOptions {
   socketTimeoutMs: number;
   pingIntervalMs: number;
   reconnectMaxDelayMs: number;
-  logger: CacheLogger;
+  logger: Logger;
   /** Told of every 'error' event (for the metric); never throws. */
   onError: (error: unknown) => void;
   /** Told each time a connection becomes ready (the first one and every reconnect); never throws. */
@@ -105,11 +107,20 @@ export class RedisConnection {
     this.#options.onError(error);
     if (this.#closed) return;
     // 'error' fires on every failed attempt: say it once per outage at warn, then at debug.
+    const logged = { error: loggedError(error) };
     if (this.#down) {
-      this.#options.logger.debug({ err: error }, 'redis connection error');
+      this.#options.logger.debug(logged, 'redis connection error');
+      return;
+    }
+    this.#down = true;
+    if (isCredentialsRefusal(error)) {
+      // The deployment's problem, not a passing outage: on-call must see it.
+      this.#options.logger.error(
+        logged,
+        `credentials refused by redis (${error.message.split(' ', 1)[0]}): check the user and password of the URL`,
+      );
     } else {
-      this.#down = true;
-      this.#options.logger.warn({ err: error }, 'redis unavailable: serving from the local tier');
+      this.#options.logger.warn(logged, 'redis unavailable: serving from the local tier');
     }
   }
 

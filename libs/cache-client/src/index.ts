@@ -3,21 +3,28 @@ export { createCacheClient } from './client.js';
 export {
   CacheArgumentError,
   CacheClosedError,
-  CacheCommandError,
   CacheDecodeError,
   CacheError,
+  CacheRequestError,
   CacheSerializationError,
+  isCacheArgumentError,
+  isCacheClosedError,
+  isCacheDecodeError,
+  isCacheError,
+  isCacheRequestError,
+  isCacheSerializationError,
 } from './errors.js';
 export { CONNECTION_ERRORS_METRIC, REQUESTS_METRIC, UNSYNCED_DROPPED_METRIC } from './metrics.js';
 export type {
+  CacheCallOptions,
   CacheClient,
   CacheClientOptions,
   CacheConnectionOptions,
   CacheHit,
   CacheLocalOptions,
-  CacheLogger,
   CacheResult,
   CacheSource,
   CacheStatus,
+  CacheTier,
   CacheWriteTier,
 } from './types.js';

@@ -3,7 +3,7 @@ import { silentLogger } from '@gl-vcci/breaker-core/testing';
 import { sharedServer } from '@gl-vcci/upstreams/servers';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { rawRedis, testRegistry, uniquePrefix } from '../test/support.js';
+import { cacheRegistry, rawRedis, uniquePrefix } from '../test/support.js';
 import { createCacheClient } from './client.js';
 import { createCacheMetrics, REQUESTS_METRIC } from './metrics.js';
 import type { CacheClient } from './types.js';
@@ -30,7 +30,7 @@ describe('greenlang_cache_requests_total', () => {
   it.skipIf(!shared.available)(
     'counts each lookup by tier and result: the exact text after a scripted run',
     async () => {
-      const { registry, prom } = testRegistry();
+      const { registry, prom } = cacheRegistry();
       prefix = uniquePrefix();
       cache = createCacheClient({ url: shared.url, registry, keyPrefix: prefix });
       await cache.set('a', 1, 60_000);

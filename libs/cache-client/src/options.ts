@@ -1,27 +1,27 @@
+import { type BreakerRegistry, ConfigError, type Issue, type Logger } from '@gl-vcci/breaker-core';
 import {
   anObject,
-  type BreakerConfig,
-  type BreakerRegistry,
+  baseOptions,
   breakerOverridesSchema,
   describeValue,
   durationMs,
-  loggerSchema,
+  formatIssues,
+  localSchema,
   nonEmptyString,
   parseOrThrow,
-  positiveInt,
-  registrySchema,
-} from '@gl-vcci/breaker-core';
+  setting,
+  urlSchema,
+} from '@gl-vcci/breaker-core/client';
 import { z } from 'zod';
-import { classifyRedisError } from './classify.js';
 import { CacheArgumentError } from './errors.js';
-import type { CacheClientOptions, CacheLogger } from './types.js';
+import type { CacheClientOptions } from './types.js';
 
 const CONTEXT = 'createCacheClient';
 
 export const DEFAULTS = {
   circuitName: 'cache.redis',
   keyPrefix: '',
-  /** Used when the config file sets no `call_timeout`: a slow cache is worse than none. */
+  /** The circuit's deadline when neither the file (`call_timeout`) nor `breaker.callTimeoutMs` sets one: a slow cache is worse than none. */
   callTimeoutMs: 500,
   localMaxEntries: 10_000,
   /** 50 MiB of JSON text in the local tier. */
@@ -34,19 +34,26 @@ export const DEFAULTS = {
   reconnectMaxDelayMs: 2_000,
 } as const;
 
+/** The client-owned keys of the circuit's block, resolved (seconds to ms) by the registry. */
+export const SETTINGS = { cacheTtlMs: setting.seconds('cache_ttl') };
+
+/** A database number is all node-redis takes as the URL's path; anything else it throws on. */
+const redisUrl = urlSchema(['redis:', 'rediss:']).refine(
+  (url) => !URL.canParse(url) || /^\/?\d*$/.test(new URL(url).pathname),
+  {
+    error: 'expected a database number as the path of the URL, got another path (not shown)',
+  },
+);
+
+/** breaker-core's `local` bounds, plus a TTL cap of this client's own. */
+const localOptions = localSchema.extend({ maxTtlMs: durationMs().optional() });
+
 const optionsSchema = z.strictObject(
   {
-    url: z
-      .string({ error: 'expected a redis:// or rediss:// URL' })
-      .refine(isRedisUrl, { error: 'expected a redis:// or rediss:// URL' }),
-    registry: registrySchema,
+    ...baseOptions,
+    url: redisUrl,
     keyPrefix: z.string({ error: 'expected a string' }).optional(),
-    local: z
-      .strictObject(
-        { maxEntries: positiveInt().optional(), maxBytes: positiveInt().optional(), maxTtlMs: durationMs().optional() },
-        anObject('an object of local tier settings'),
-      )
-      .optional(),
+    local: localOptions.optional(),
     connection: z
       .strictObject(
         {
@@ -60,25 +67,15 @@ const optionsSchema = z.strictObject(
       .optional(),
     breaker: breakerOverridesSchema.optional(),
     circuitName: nonEmptyString().optional(),
-    logger: loggerSchema.optional(),
   },
   anObject('an object of options'),
 );
 
-function isRedisUrl(url: string): boolean {
-  try {
-    const { protocol } = new URL(url);
-    return protocol === 'redis:' || protocol === 'rediss:';
-  } catch {
-    return false;
-  }
-}
-
-/** Options with every default applied, and the settings read from the config file. */
+/** Options with every default applied, and the settings resolved by the registry. */
 export interface ResolvedOptions {
   url: string;
   registry: BreakerRegistry;
-  logger: CacheLogger;
+  logger: Logger;
   circuitName: string;
   keyPrefix: string;
   localMaxEntries: number;
@@ -88,22 +85,34 @@ export interface ResolvedOptions {
   socketTimeoutMs: number;
   pingIntervalMs: number;
   reconnectMaxDelayMs: number;
-  /** What the client passes to `registry.breaker`: the caller's settings, the classifier and the defaults derived here. */
-  breaker: Partial<Omit<BreakerConfig, 'name'>>;
+  breaker: CacheClientOptions['breaker'];
 }
 
 /**
- * Validates createCacheClient's options once (a ConfigError naming every bad field) and settles
- * every default, reading `cache_ttl` and `call_timeout` from the circuit's config block.
+ * Validates createCacheClient's options once (a ConfigError naming every bad field, never
+ * echoing the URL) and settles every default; `cache_ttl` comes resolved from the registry.
  */
 export function resolveOptions(input: CacheClientOptions): ResolvedOptions {
-  const o = parseOrThrow(optionsSchema, withHiddenUrl(input), CONTEXT) as CacheClientOptions;
+  const o = parseOrThrow(optionsSchema, input, CONTEXT) as CacheClientOptions;
   const circuitName = o.circuitName ?? DEFAULTS.circuitName;
-  const settings = o.registry.settings(circuitName);
+  const { cacheTtlMs } = o.registry.settings(circuitName, SETTINGS);
   const pingIntervalMs = o.connection?.pingIntervalMs ?? DEFAULTS.pingIntervalMs;
   const socketTimeoutMs = o.connection?.socketTimeoutMs ?? DEFAULTS.socketTimeoutMs;
-  const cacheTtl = o.local?.maxTtlMs === undefined ? settings.cache_ttl : undefined;
-  checkSettled(circuitName, { connection: { pingIntervalMs, socketTimeoutMs }, cacheTtl });
+  const issues: Issue[] = [];
+  if (pingIntervalMs >= socketTimeoutMs) {
+    issues.push({
+      path: 'connection.pingIntervalMs',
+      message: `expected less than connection.socketTimeoutMs (${socketTimeoutMs}), or an idle connection is dropped, got ${pingIntervalMs}`,
+    });
+  }
+  // The cap applies only when local.maxTtlMs does not: 0 would keep nothing locally.
+  if (o.local?.maxTtlMs === undefined && cacheTtlMs !== undefined && cacheTtlMs < 1) {
+    issues.push({
+      path: `${circuitName}.cache_ttl`,
+      message: `expected at least 0.001 seconds for the local tier, got ${describeValue(cacheTtlMs / 1000)}`,
+    });
+  }
+  if (issues.length > 0) throw new ConfigError(`${CONTEXT}: ${formatIssues(issues)}`, issues);
   return {
     url: o.url,
     registry: o.registry,
@@ -112,69 +121,30 @@ export function resolveOptions(input: CacheClientOptions): ResolvedOptions {
     keyPrefix: o.keyPrefix ?? DEFAULTS.keyPrefix,
     localMaxEntries: o.local?.maxEntries ?? DEFAULTS.localMaxEntries,
     localMaxBytes: o.local?.maxBytes ?? DEFAULTS.localMaxBytes,
-    localMaxTtlMs: o.local?.maxTtlMs ?? (cacheTtl === undefined ? DEFAULTS.localMaxTtlMs : Math.round(cacheTtl * 1000)),
+    localMaxTtlMs: o.local?.maxTtlMs ?? cacheTtlMs ?? DEFAULTS.localMaxTtlMs,
     connectTimeoutMs: o.connection?.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
     socketTimeoutMs,
     pingIntervalMs,
     reconnectMaxDelayMs: o.connection?.reconnectMaxDelayMs ?? DEFAULTS.reconnectMaxDelayMs,
-    breaker: {
-      ...o.breaker,
-      classify: classifyRedisError,
-      callTimeoutMs:
-        o.breaker?.callTimeoutMs ?? (settings.call_timeout === undefined ? DEFAULTS.callTimeoutMs : undefined),
-    },
+    breaker: o.breaker,
   };
 }
 
-/** A URL may carry a password: an invalid one (a string, or an object such as a URL) is named in the error, never echoed. */
-function withHiddenUrl(input: unknown): unknown {
-  if (typeof input !== 'object' || input === null) return input;
-  const { url } = input as { url?: unknown };
-  const secret = typeof url === 'string' ? !isRedisUrl(url) : typeof url === 'object' && url !== null;
-  return secret ? { ...input, url: '<hidden>' } : input;
-}
+// Each call's arguments, checked before anything reaches Redis: CacheArgumentError naming the
+// method and the argument. Written by hand, not with zod: they run on every call.
 
-/**
- * Relations between settled values (defaults applied), checked with parseOrThrow so they read like
- * every other option error and name the value in force.
- */
-function checkSettled(
-  circuitName: string,
-  settled: { connection: { pingIntervalMs: number; socketTimeoutMs: number }; cacheTtl: number | undefined },
-): void {
-  const { pingIntervalMs, socketTimeoutMs } = settled.connection;
-  const shown = { connection: settled.connection, [circuitName]: { cache_ttl: settled.cacheTtl } };
-  const schema = z.unknown().superRefine((_, ctx) => {
-    if (pingIntervalMs >= socketTimeoutMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['connection', 'pingIntervalMs'],
-        message: `expected less than connection.socketTimeoutMs (${socketTimeoutMs}), or an idle connection is dropped`,
-      });
-    }
-    if (settled.cacheTtl !== undefined && settled.cacheTtl * 1000 < 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [circuitName, 'cache_ttl'],
-        message: 'expected at least 0.001 seconds for the local tier',
-      });
-    }
-  });
-  parseOrThrow(schema, shown, CONTEXT);
+function refuse(method: string, path: string, message: string): never {
+  throw new CacheArgumentError(`${method}: ${path}: ${message}`, [{ path, message }]);
 }
-
-// Each call's arguments, checked before anything reaches Redis: CacheArgumentError naming the method and the argument.
 
 export function checkKey(method: string, key: unknown, name = 'key'): asserts key is string {
   if (typeof key !== 'string' || key.length === 0) {
-    throw new CacheArgumentError(`${method}: ${name}: expected a non-empty string, got ${describeValue(key)}`);
+    refuse(method, name, `expected a non-empty string, got ${describeValue(key)}`);
   }
 }
 
 export function checkKeys(method: string, keys: unknown): asserts keys is readonly string[] {
-  if (!Array.isArray(keys)) {
-    throw new CacheArgumentError(`${method}: keys: expected an array, got ${describeValue(keys)}`);
-  }
+  if (!Array.isArray(keys)) refuse(method, 'keys', `expected an array, got ${describeValue(keys)}`);
   keys.forEach((key, i) => {
     checkKey(method, key, `keys[${i}]`);
   });
@@ -182,14 +152,16 @@ export function checkKeys(method: string, keys: unknown): asserts keys is readon
 
 export function checkTtl(method: string, ttlMs: unknown): asserts ttlMs is number {
   if (typeof ttlMs !== 'number' || !Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
-    throw new CacheArgumentError(
-      `${method}: ttlMs: expected a positive integer (milliseconds), got ${describeValue(ttlMs)}`,
-    );
+    refuse(method, 'ttlMs', `expected a positive integer (milliseconds), got ${describeValue(ttlMs)}`);
   }
 }
 
 export function checkLoader(method: string, loader: unknown): asserts loader is () => unknown {
-  if (typeof loader !== 'function') {
-    throw new CacheArgumentError(`${method}: loader: expected a function, got ${describeValue(loader)}`);
+  if (typeof loader !== 'function') refuse(method, 'loader', `expected a function, got ${describeValue(loader)}`);
+}
+
+export function checkSignal(method: string, signal: unknown): asserts signal is AbortSignal | undefined {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    refuse(method, 'options.signal', `expected an AbortSignal, got ${describeValue(signal)}`);
   }
 }

@@ -1,23 +1,42 @@
-import type { BreakerConfig, BreakerRegistry, CircuitState, Sourced } from '@gl-vcci/breaker-core';
+import type { BreakerConfig, BreakerRegistry, Logger } from '@gl-vcci/breaker-core';
+import type { ClientStatus } from '@gl-vcci/breaker-core/client';
 
-/** The logger type of breaker-core (pino), so this package needs no logging dependency of its own. */
-export type CacheLogger = BreakerRegistry['logger'];
+/** The client's own tiers: Redis, shared by every process, and this process' bounded copy. */
+export type CacheTier = 'redis' | 'local';
 
-/** Where a value came from: Redis, the in-process fallback tier, or the caller's loader. */
-export type CacheSource = 'redis' | 'local' | 'loader';
+/**
+ * Where a read's value came from, in the platform's vocabulary: `live` from Redis (or, in
+ * `getOrSet`, from the caller's loader); `stale` from this process' local tier, which answers
+ * only when Redis could not, and may be behind what other processes wrote to Redis since.
+ */
+export type CacheSource = 'live' | 'stale';
 
 /** A value found in a cache tier. A miss is `undefined`, never an object. */
-export type CacheHit<T> = Sourced<T, 'redis' | 'local'>;
+export interface CacheHit<T> {
+  value: T;
+  source: CacheSource;
+  tier: CacheTier;
+}
 
-/** What `getOrSet` returns: a hit from either tier, or the loader's value. */
-export type CacheResult<T> = Sourced<T, CacheSource>;
+/** What `getOrSet` returns: a hit from either tier, or the loader's value (`tier: 'loader'`, `source: 'live'`). */
+export interface CacheResult<T> {
+  value: T;
+  source: CacheSource;
+  tier: CacheTier | 'loader';
+}
 
 /**
  * Where a `set` or `del` landed: `redis` (and the local tier), or `local` only, because Redis was
  * unavailable, behind an open circuit or refused writes. A `local` write's key is reconciled
  * (deleted in Redis) once Redis is back, so the older copy there is never served again.
  */
-export type CacheWriteTier = 'redis' | 'local';
+export type CacheWriteTier = CacheTier;
+
+/** Per-call options of the reads. */
+export interface CacheCallOptions {
+  /** Stop waiting when it aborts: the call rejects with its reason (the breaker's deadline still bounds it). */
+  signal?: AbortSignal;
+}
 
 /** The in-process tier that serves reads and takes writes while Redis is unavailable. */
 export interface CacheLocalOptions {
@@ -29,7 +48,7 @@ export interface CacheLocalOptions {
    * (default 52 428 800, 50 MiB).
    */
   maxBytes?: number;
-  /** Longest an entry lives locally, whatever TTL it was written with (default: config `cache_ttl`, else 300 000). */
+  /** This client's addition to breaker-core's `local`: longest an entry lives locally, whatever TTL it was written with (default: config `cache_ttl`, else 300 000). */
   maxTtlMs?: number;
 }
 
@@ -46,10 +65,12 @@ export interface CacheConnectionOptions {
 }
 
 export interface CacheClientOptions {
-  /** `redis[s]://[[user][:password]@]host[:port][/db]` */
+  /** `redis[s]://[[user][:password]@]host[:port][/db]`; never echoed in an error or a log. */
   url: string;
-  /** breaker-core's registry: the circuit (`cache.redis` unless `circuitName` says otherwise), its config, metrics, logger and clock. */
+  /** breaker-core's registry: the circuit (`cache.redis` unless `circuitName` says otherwise), its settings, metrics, logger and clock. */
   registry: BreakerRegistry;
+  /** Parent of the client's child logger (default `registry.logger`). */
+  logger?: Logger;
   /** Prepended to every key in Redis, e.g. `'gl-vcci:factors:'` (default none). */
   keyPrefix?: string;
   /** The local fallback tier. */
@@ -64,21 +85,15 @@ export interface CacheClientOptions {
   breaker?: Partial<Omit<BreakerConfig, 'name' | 'classify'>>;
   /** Circuit name, also the config service block read (default `cache.redis`). */
   circuitName?: string;
-  /** Parent of the client's child logger (default `registry.logger`). */
-  logger?: CacheLogger;
 }
 
-export interface CacheStatus {
+export interface CacheStatus extends ClientStatus {
   /** A Redis connection is ready for commands. */
   connected: boolean;
-  /** State of the circuit in front of Redis. */
-  circuit: CircuitState;
   /** Entries in the local tier. */
   localEntries: number;
   /** Keys written or deleted locally only, waiting to be reconciled (deleted) in Redis. */
   unsyncedKeys: number;
-  /** `close()` was called. */
-  closed: boolean;
 }
 
 /**
@@ -87,9 +102,9 @@ export interface CacheStatus {
  */
 export interface CacheClient {
   /** The value under `key`, or `undefined` on a miss. Redis unavailable: the local tier answers. */
-  get<T = unknown>(key: string): Promise<CacheHit<T> | undefined>;
+  get<T = unknown>(key: string, options?: CacheCallOptions): Promise<CacheHit<T> | undefined>;
   /** `get` for several keys in one round trip; results in the order of `keys`. */
-  mget<T = unknown>(keys: readonly string[]): Promise<Array<CacheHit<T> | undefined>>;
+  mget<T = unknown>(keys: readonly string[], options?: CacheCallOptions): Promise<Array<CacheHit<T> | undefined>>;
   /**
    * Stores `value` for `ttlMs` in Redis and the local tier, and resolves to where it landed:
    * `'redis'`, or `'local'` while Redis is unavailable (the key is then reconciled on recovery).
@@ -99,12 +114,17 @@ export interface CacheClient {
   del(key: string): Promise<CacheWriteTier>;
   /**
    * Cache-aside: the cached value, else `loader()`'s, stored for `ttlMs`. Concurrent calls for one
-   * key share one loader call. The loader's value is returned at once and written in the
-   * background; a value with no JSON form is returned and not cached. Cache errors never reach
-   * the caller; the loader's errors do.
+   * key share one loader call (a caller's `signal` stops only its own wait). The loader's value is
+   * returned at once and written in the background; a value with no JSON form is returned and not
+   * cached. Cache errors never reach the caller; the loader's errors do.
    */
-  getOrSet<T>(key: string, ttlMs: number, loader: () => Promise<T> | T): Promise<CacheResult<T>>;
-  /** Connection, circuit and local tier, for health endpoints and tests. */
+  getOrSet<T>(
+    key: string,
+    ttlMs: number,
+    loader: () => Promise<T> | T,
+    options?: CacheCallOptions,
+  ): Promise<CacheResult<T>>;
+  /** Circuit, connection and local tier, for health endpoints and tests. */
   status(): CacheStatus;
   /** Closes the connection and stops reconnecting; leaves no timer or socket. Later calls reject. */
   close(): Promise<void>;

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { BreakerRegistry, loadConfig } from '@gl-vcci/breaker-core';
-import { ManualClock, silentLogger } from '@gl-vcci/breaker-core/testing';
-import { Registry } from 'prom-client';
+import type { Logger } from '@gl-vcci/breaker-core';
+import { samples, type TestRegistry, testRegistry } from '@gl-vcci/breaker-core/testing';
+import type { Registry } from 'prom-client';
 import { createClient } from 'redis';
-import type { CacheLogger } from '../src/types.js';
 
 /**
  * The `cache.redis` block the outage tests run with: a count window so the circuit opens after
@@ -21,36 +20,14 @@ cache:
 export const CALL_TIMEOUT_MS = 200;
 export const OPEN_DURATION_MS = 5_000;
 
-export interface TestRegistry {
-  registry: BreakerRegistry;
-  prom: Registry;
-  clock: ManualClock;
-}
-
-/** A registry on its own prom-client Registry and a ManualClock, from `yaml` (default OUTAGE_CONFIG). */
-export function testRegistry(yaml = OUTAGE_CONFIG, logger: CacheLogger = silentLogger()): TestRegistry {
-  const prom = new Registry();
-  const clock = new ManualClock(1_000_000);
-  const registry = new BreakerRegistry({ config: loadConfig(yaml), metrics: { registry: prom }, logger, clock });
-  return { registry, prom, clock };
+/** breaker-core's testRegistry on `config` (default OUTAGE_CONFIG). */
+export function cacheRegistry(config = OUTAGE_CONFIG, logger?: Logger): TestRegistry {
+  return testRegistry({ config, ...(logger ? { logger } : {}) });
 }
 
 /** A key prefix no other test (or test file running in parallel) uses. */
 export function uniquePrefix(): string {
   return `test:cache-client:${randomUUID()}:`;
-}
-
-/** The lines of one metric's samples (no HELP/TYPE). */
-export async function samples(prom: Registry, name: string): Promise<string[]> {
-  const text = await prom.getSingleMetricAsString(name);
-  return text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
-}
-
-/** The value of a metric sample without labels, or of the line whose labels are given. */
-export async function sampleValue(prom: Registry, name: string, labels = ''): Promise<number> {
-  const prefix = labels === '' ? `${name} ` : `${name}{${labels}} `;
-  const line = (await samples(prom, name)).find((l) => l.startsWith(prefix));
-  return line === undefined ? Number.NaN : Number(line.slice(prefix.length));
 }
 
 /** The breaker's calls_total by status, e.g. { success: 3, failure: 2, … }. */
