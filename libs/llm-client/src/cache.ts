@@ -1,49 +1,100 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '@gl-vcci/breaker-core';
-import { LRUCache } from 'lru-cache';
+import { type Clock, errorMessage, type Logger } from '@gl-vcci/breaker-core';
+import { type KeyValueStore, raceAbort } from '@gl-vcci/breaker-core/client';
 import type { NormalizedRequest } from './providers/provider.js';
-import type { CachedCompletion, LlmResponseCache } from './types.js';
+import type { CachedCompletion, LlmResult } from './types.js';
+
+/** Stop reasons of an answer that ended on its own: anything else (max_tokens, length, content_filter…) is partial. */
+const WHOLE = new Set(['end_turn', 'stop_sequence', 'stop']);
 
 /**
- * The key of a cacheable request: a hash of the request as both providers receive it, so an
- * answer cached from the secondary serves the same request later, whoever is primary then. The
- * caller's `cacheKey` is part of it: a namespace, not a replacement for the request.
+ * The key of a cacheable request: a hash of the request as both providers receive it, and of the
+ * configured models (`claude:claude-sonnet-4-6,openai:gpt-5-mini`), so an answer cached from the
+ * failover serves the same request later, but never once a model has changed. The caller's
+ * `cacheKey` is part of it: a namespace, not a replacement for the request.
  */
-export function cacheKeyOf(request: NormalizedRequest, cacheKey: string | undefined): string {
+export function cacheKeyOf(request: NormalizedRequest, cacheKey: string | undefined, models: string): string {
   const normalized = JSON.stringify([
+    models,
     cacheKey ?? null,
     request.system ?? null,
     request.messages.map((m) => [m.role, m.content]),
     request.maxTokens,
     request.temperature ?? null,
   ]);
-  return `llm:v1:${createHash('sha256').update(normalized).digest('hex')}`;
+  return `llm:v2:${createHash('sha256').update(normalized).digest('hex')}`;
+}
+
+/** A cached answer as a result: it cost no tokens this time. */
+export function fromCache(hit: CachedCompletion): LlmResult {
+  return { ...hit, usage: { inputTokens: 0, outputTokens: 0 }, source: 'cache' };
+}
+
+/** A whole answer: ended on its own, with text. Only these are cached unless the caller asks. */
+export function isWhole(result: Pick<LlmResult, 'text' | 'stopReason'>): boolean {
+  return result.text !== '' && result.stopReason !== undefined && WHOLE.has(result.stopReason);
 }
 
 /**
- * The default store: in-process, at most `maxEntries` answers (least recently used evicted
- * first), each for its TTL on the registry's clock.
+ * The response cache as the client uses it: a store it never waits on for long. A read is bounded
+ * by the caller's signal (an abort rejects with its reason) and by `readTimeoutMs` (a store that
+ * hangs or throws is a miss); a write is started after the answer is handed back and only logged
+ * if it fails.
  */
-export class LruResponseCache implements LlmResponseCache {
-  readonly #lru: LRUCache<string, CachedCompletion>;
+export class ResponseCache {
+  readonly #store: KeyValueStore<CachedCompletion>;
+  readonly #ttlMs: number;
+  readonly #readTimeoutMs: number;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
 
-  constructor(maxEntries: number, clock: Clock) {
-    this.#lru = new LRUCache<string, CachedCompletion>({
-      max: maxEntries,
-      ttlAutopurge: false,
-      // Reads check expiry against the clock itself: no timers to clean up.
-      ttlResolution: 0,
-      // lru-cache takes a start time of 0 for "no TTL": keep a clock that reads 0 clear of it.
-      perf: { now: () => clock.now() + 1 },
+  constructor(
+    store: KeyValueStore<CachedCompletion>,
+    options: { ttlMs: number; readTimeoutMs: number; clock: Clock; logger: Logger },
+  ) {
+    this.#store = store;
+    this.#ttlMs = options.ttlMs;
+    this.#readTimeoutMs = options.readTimeoutMs;
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+  }
+
+  async read(key: string, signal: AbortSignal | undefined): Promise<CachedCompletion | undefined> {
+    const deadline = new AbortController();
+    const timer = this.#clock.setTimeout(
+      () => deadline.abort(new Error(`no answer within ${this.#readTimeoutMs} ms`)),
+      this.#readTimeoutMs,
+    );
+    const bounded = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+    try {
+      // Called inside a promise, so a store that throws synchronously is a miss too.
+      const read = new Promise<CachedCompletion | undefined>((resolve) =>
+        resolve(this.#store.get(key, { signal: bounded })),
+      );
+      return await raceAbort(read, bounded);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      this.#logger.warn(
+        { error: errorClass(error), reason: errorMessage(error) },
+        'response cache read failed: a miss',
+      );
+      return undefined;
+    } finally {
+      this.#clock.clearTimeout(timer);
+    }
+  }
+
+  /** Starts the write and returns at once: a slow store never delays an answer. */
+  write(key: string, result: LlmResult): void {
+    const { text, provider, model, usage, stopReason } = result;
+    const value: CachedCompletion = { text, provider, model, usage: { ...usage }, stopReason };
+    new Promise<void>((resolve) => resolve(this.#store.set(key, value, this.#ttlMs))).catch((error: unknown) => {
+      this.#logger.warn({ error: errorClass(error), reason: errorMessage(error) }, 'response cache write failed');
     });
   }
+}
 
-  async get(key: string): Promise<CachedCompletion | undefined> {
-    const hit = this.#lru.get(key);
-    return hit === undefined ? undefined : { ...hit, usage: { ...hit.usage } };
-  }
-
-  async set(key: string, value: CachedCompletion, ttlMs: number): Promise<void> {
-    this.#lru.set(key, { ...value, usage: { ...value.usage } }, { ttl: ttlMs });
-  }
+/** Logged instead of the error object: the class says enough, and nothing of a request (or a key) rides along. */
+export function errorClass(error: unknown): string {
+  return error instanceof Error ? error.constructor.name : typeof error;
 }

@@ -8,7 +8,7 @@ import {
 } from '@gl-vcci/upstreams/openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyLlmError, QUOTA_RETRY_AFTER_MS, retryAfterMs, toProviderError } from './classify.js';
-import { LlmProviderError, LlmRequestRejectedError } from './errors.js';
+import { LlmProviderError, LlmRequestError } from './errors.js';
 import { anthropicAdapter } from './providers/anthropic.js';
 import { openaiAdapter } from './providers/openai.js';
 import type { ProviderAdapter } from './providers/provider.js';
@@ -45,13 +45,13 @@ async function verdict(provider: 'claude' | 'openai') {
 
 describe('the failure table, through the real SDKs', () => {
   it.each([
-    [anthropicError(400, 'invalid_request_error'), 'LlmRequestRejectedError', 'rejected', 'ignore', undefined],
-    [anthropicError(401, 'authentication_error'), 'LlmProviderError', 'auth', 'ignore', undefined],
+    [anthropicError(400, 'invalid_request_error'), 'LlmRequestError', 'rejected', 'ignore', undefined],
+    [anthropicError(401, 'authentication_error'), 'LlmProviderError', 'auth', 'failure', undefined],
     [anthropicError(402, 'billing_error'), 'LlmProviderError', 'quota', 'failure', QUOTA_RETRY_AFTER_MS],
-    [anthropicError(403, 'permission_error'), 'LlmProviderError', 'auth', 'ignore', undefined],
-    [anthropicError(404, 'not_found_error'), 'LlmRequestRejectedError', 'rejected', 'ignore', undefined],
-    [anthropicError(413, 'request_too_large'), 'LlmRequestRejectedError', 'rejected', 'ignore', undefined],
-    [anthropicError(422, 'invalid_request_error'), 'LlmRequestRejectedError', 'rejected', 'ignore', undefined],
+    [anthropicError(403, 'permission_error'), 'LlmProviderError', 'auth', 'failure', undefined],
+    [anthropicError(404, 'not_found_error'), 'LlmRequestError', 'rejected', 'ignore', undefined],
+    [anthropicError(413, 'request_too_large'), 'LlmRequestError', 'rejected', 'ignore', undefined],
+    [anthropicError(422, 'invalid_request_error'), 'LlmRequestError', 'rejected', 'ignore', undefined],
     [anthropicError(408, 'timeout_error'), 'LlmProviderError', 'unavailable', 'failure', undefined],
     [
       anthropicError(429, 'rate_limit_error', { 'retry-after': '7' }),
@@ -70,8 +70,8 @@ describe('the failure table, through the real SDKs', () => {
   });
 
   it.each([
-    [openaiError(400, 'invalid_request_error', null), 'LlmRequestRejectedError', 'rejected', 'ignore', undefined],
-    [openaiError(401, 'invalid_request_error', 'invalid_api_key'), 'LlmProviderError', 'auth', 'ignore', undefined],
+    [openaiError(400, 'invalid_request_error', null), 'LlmRequestError', 'rejected', 'ignore', undefined],
+    [openaiError(401, 'invalid_request_error', 'invalid_api_key'), 'LlmProviderError', 'auth', 'failure', undefined],
     [openaiRateLimit(1_500), 'LlmProviderError', 'rate_limited', 'failure', 1_500],
     [OPENAI_INSUFFICIENT_QUOTA, 'LlmProviderError', 'quota', 'failure', QUOTA_RETRY_AFTER_MS],
     [openaiError(503, 'server_error', null), 'LlmProviderError', 'unavailable', 'failure', undefined],
@@ -98,7 +98,7 @@ describe('the failure table, through the real SDKs', () => {
 
   it('counts unknown errors as failures and passes its own errors through', () => {
     expect(classifyLlmError(new TypeError('bug'))).toBe('failure');
-    const rejected = new LlmRequestRejectedError('claude', 400, undefined, new Error('x'));
+    const rejected = new LlmRequestError('claude', 400, undefined, new Error('x'));
     expect(toProviderError('claude', rejected)).toBe(rejected);
   });
 });

@@ -3,9 +3,17 @@ import {
   APIError as AnthropicAPIError,
   AnthropicError,
 } from '@anthropic-ai/sdk';
-import { type Classification, MAX_TIMER_MS, parseRetryAfter } from '@gl-vcci/breaker-core';
+import { type Classification, parseRetryAfter } from '@gl-vcci/breaker-core';
+import { detachCause, MAX_TIMER_MS } from '@gl-vcci/breaker-core/client';
 import { APIUserAbortError as OpenAIAbortError, APIError as OpenAIAPIError, OpenAIError } from 'openai';
-import { type FailureKind, LlmProviderError, LlmRequestRejectedError, LlmStreamTimeoutError } from './errors.js';
+import {
+  type FailureKind,
+  isLlmError,
+  isLlmProviderError,
+  isLlmRequestError,
+  LlmProviderError,
+  LlmRequestError,
+} from './errors.js';
 import type { ProviderName } from './types.js';
 
 /**
@@ -24,34 +32,36 @@ type SdkApiError = AnthropicAPIError | OpenAIAPIError;
  * | no response (refused, reset), SDK timeout               | `unavailable`  | failure   | yes        |
  * | 408, 409, 5xx (500, 502, 503, 504, 529 overloaded)      | `unavailable`  | failure   | yes        |
  * | an `error` event inside a 200 stream                    | `unavailable`  | failure   | yes (before the first text) |
+ * | a stream ended without its final event (cut short)      | incomplete     | failure   | yes (before the first text) |
+ * | no first text in time, a stream idle too long           | stream timeout | failure   | yes (before the first text) |
  * | 429 rate limit                                          | `rate_limited` | failure + Retry-After | yes |
  * | 429 `insufficient_quota` (OpenAI), 402 (Anthropic)      | `quota`        | failure + maximum open | yes |
- * | 401, 403                                                | `auth`         | ignore    | yes        |
+ * | 401, 403 (credentials refused: logged at error)         | `auth`         | failure   | yes        |
  * | 400, 404, 413, 422, other 4xx, a local SDK refusal      | rejected       | ignore    | no         |
  * | caller abort (`APIUserAbortError`)                      | `cancelled`    | ignore    | no         |
  *
  * Returns the error to throw inside the breaker: LlmProviderError (with `retryAfterMs` for the
- * breaker) or LlmRequestRejectedError.
+ * breaker) or LlmRequestError. The SDK's error is kept as `cause` only as a `detachCause` copy:
+ * the SDKs' errors hold the response headers and body, which a gateway may fill with secrets.
  */
 export function toProviderError(provider: ProviderName, error: unknown): Error {
-  if (error instanceof LlmProviderError || error instanceof LlmRequestRejectedError) return error;
-  if (error instanceof LlmStreamTimeoutError) return error;
+  if (isLlmError(error)) return error;
   if (error instanceof AnthropicAbortError || error instanceof OpenAIAbortError) {
-    return new LlmProviderError(provider, 'cancelled', undefined, undefined, undefined, error);
+    return new LlmProviderError(provider, 'cancelled', undefined, undefined, undefined, detachCause(error));
   }
   if (error instanceof AnthropicAPIError || error instanceof OpenAIAPIError) return fromApiError(provider, error);
   // The SDK refused the request before sending it (e.g. Anthropic's "Streaming is required").
   if (error instanceof AnthropicError || error instanceof OpenAIError) {
-    return new LlmRequestRejectedError(provider, undefined, undefined, error);
+    return new LlmRequestError(provider, undefined, undefined, detachCause(error));
   }
-  return new LlmProviderError(provider, 'unavailable', undefined, undefined, undefined, error);
+  return new LlmProviderError(provider, 'unavailable', undefined, undefined, undefined, detachCause(error));
 }
 
 function fromApiError(provider: ProviderName, error: SdkApiError): Error {
   const status = error.status;
   const requestId = error.requestID ?? undefined;
   const failure = (kind: FailureKind, retryAfterMs?: number) =>
-    new LlmProviderError(provider, kind, status, retryAfterMs, requestId, error);
+    new LlmProviderError(provider, kind, status, retryAfterMs, requestId, detachCause(error));
   // Connection errors, and error events inside a stream, have no status.
   if (status === undefined) return failure('unavailable');
   if (status === 429) {
@@ -60,7 +70,7 @@ function fromApiError(provider: ProviderName, error: SdkApiError): Error {
   if (status === 402) return failure('quota', QUOTA_RETRY_AFTER_MS);
   if (status === 401 || status === 403) return failure('auth');
   if (status === 408 || status === 409 || status >= 500) return failure('unavailable', retryAfterMs(error));
-  return new LlmRequestRejectedError(provider, status, requestId, error);
+  return new LlmRequestError(provider, status, requestId, detachCause(error));
 }
 
 function isQuota(error: SdkApiError): boolean {
@@ -83,12 +93,12 @@ export function retryAfterMs(error: { headers?: Headers | undefined }, now = Dat
 }
 
 /**
- * Given to both circuits. Auth errors and cancellations are not the provider being down;
- * rejected requests are the caller's. Everything else, unknown errors included, is a failure.
+ * Given to both circuits. Rejected requests are the caller's and cancellations nobody's: ignored.
+ * Everything else is a failure, refused credentials included (the deployment's problem: the
+ * circuit opens and the other provider serves). Unknown errors count as failures.
  */
 export function classifyLlmError(error: unknown): Classification {
-  if (error instanceof LlmRequestRejectedError) return 'ignore';
-  if (error instanceof LlmProviderError)
-    return error.kind === 'auth' || error.kind === 'cancelled' ? 'ignore' : 'failure';
+  if (isLlmRequestError(error)) return 'ignore';
+  if (isLlmProviderError(error) && error.kind === 'cancelled') return 'ignore';
   return 'failure';
 }

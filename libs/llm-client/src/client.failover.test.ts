@@ -1,7 +1,7 @@
-import { CircuitOpenError } from '@gl-vcci/breaker-core';
+import { CircuitOpenError, isFallbackExhaustedError } from '@gl-vcci/breaker-core';
 import { waitFor } from '@gl-vcci/breaker-core/testing';
 import { anthropicError } from '@gl-vcci/upstreams/anthropic';
-import { OPENAI_INSUFFICIENT_QUOTA } from '@gl-vcci/upstreams/openai';
+import { OPENAI_INSUFFICIENT_QUOTA, openaiError } from '@gl-vcci/upstreams/openai';
 import { describe, expect, it } from 'vitest';
 import {
   breakerCalls,
@@ -12,7 +12,7 @@ import {
   OPENAI_ROUTE,
   PROMPT,
 } from '../test/support.js';
-import { type LlmProviderError, LlmRequestRejectedError, LlmUnavailableError } from './errors.js';
+import { isLlmRequestError, type LlmProviderError, LlmRequestError, LlmUnavailableError } from './errors.js';
 
 describe('generate: primary and failover', () => {
   it('answers from the primary, live, with its usage', async () => {
@@ -24,6 +24,7 @@ describe('generate: primary and failover', () => {
       provider: 'claude',
       model: 'claude-sonnet-4-6',
       usage: { inputTokens: 12, outputTokens: 5 },
+      stopReason: 'end_turn',
       source: 'live',
     });
     expect(h.claude.messages[0]!.body).toMatchObject({
@@ -101,7 +102,7 @@ describe('generate: primary and failover', () => {
       yaml: `
 llm_providers:
   claude: { fail_max: 1, window_calls: 5 }
-  openai: { primary: true, fail_max: 1, window_calls: 5 }
+  openai: { failover: claude, fail_max: 1, window_calls: 5 }
 `,
     });
     h.openai.mode(OPENAI_ROUTE, {
@@ -114,11 +115,11 @@ llm_providers:
     expect(h.breaker('openai').snapshot().nextTrialAt! - h.clock.now()).toBe(90_500);
   });
 
-  it('does not fail over on 400: the caller gets LlmRequestRejectedError and no circuit counts it', async () => {
+  it('does not fail over on 400: the caller gets LlmRequestError and no circuit counts it', async () => {
     const h = await harness();
     h.claude.mode(CLAUDE_ROUTE, anthropicError(400, 'invalid_request_error'));
     const error = await h.client.generate(PROMPT).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LlmRequestRejectedError);
+    expect(error).toBeInstanceOf(LlmRequestError);
     expect(error).toMatchObject({
       code: 'LLM_REQUEST_REJECTED',
       provider: 'claude',
@@ -129,15 +130,38 @@ llm_providers:
     expect(await breakerCalls(h.prom, 'claude')).toMatchObject({ ignored: 1, failure: 0 });
   });
 
-  it('fails over on 401 without counting it against the circuit, and logs it at error', async () => {
-    const h = await harness({ capture: true });
-    h.claude.mode(CLAUDE_ROUTE, anthropicError(401, 'authentication_error'));
-    for (let i = 0; i < 3; i++) expect((await h.client.generate(PROMPT)).source).toBe('failover');
-    expect(h.breaker('claude').state).toBe('closed');
-    expect(await breakerCalls(h.prom, 'claude')).toMatchObject({ ignored: 3, failure: 0 });
-    const errors = h.lines.filter((l) => l.level === 50);
-    expect(errors).toHaveLength(3);
-    expect(errors[0]).toMatchObject({ provider: 'claude', status: 401, msg: expect.stringContaining('API key') });
+  it.each([
+    [401, 'authentication_error'],
+    [403, 'permission_error'],
+  ])(
+    'credentials refused (%i): a failure that opens the circuit, failed over, logged at error naming the provider',
+    async (status, type) => {
+      const h = await harness({ capture: true });
+      h.claude.mode(CLAUDE_ROUTE, anthropicError(status, type));
+      for (let i = 0; i < 3; i++) expect((await h.client.generate(PROMPT)).source).toBe('failover');
+      expect(h.breaker('claude').state).toBe('open');
+      expect(h.claude.messages).toHaveLength(2); // the third went straight to openai
+      expect(await breakerCalls(h.prom, 'claude')).toMatchObject({ failure: 2, ignored: 0, rejected: 1 });
+      const errors = h.lines.filter((l) => l.level === 50);
+      expect(errors).toHaveLength(2);
+      expect(errors[0]).toMatchObject({
+        provider: 'claude',
+        status,
+        msg: `credentials refused by claude (HTTP ${status}): check the API key and its permissions`,
+      });
+    },
+  );
+
+  it('a 400 from the failover names the outage of the provider that sent the request there', async () => {
+    const h = await harness();
+    h.claude.mode(CLAUDE_ROUTE, anthropicError(503, 'api_error'));
+    h.openai.mode(OPENAI_ROUTE, openaiError(400, 'invalid_request_error', null));
+    const error = (await h.client.generate(PROMPT).catch((e: unknown) => e)) as LlmRequestError;
+    expect(isLlmRequestError(error)).toBe(true);
+    expect(error.message).toMatch(
+      /^openai rejected the request \(HTTP 400\) after claude failed \(claude unavailable \(HTTP 503\)\)/,
+    );
+    expect(error.after.map((a) => a.provider)).toEqual(['claude']);
   });
 
   it('opens openai for the maximum duration on insufficient_quota and logs a billing problem', async () => {
@@ -146,7 +170,7 @@ llm_providers:
       yaml: `
 llm_providers:
   claude: { fail_max: 1, window_calls: 5 }
-  openai: { primary: true, fail_max: 1, window_calls: 5, timeout_duration: 30, max_open_duration: 900 }
+  openai: { failover: claude, fail_max: 1, window_calls: 5, timeout_duration: 30, max_open_duration: 900 }
 `,
     });
     h.openai.mode(OPENAI_ROUTE, OPENAI_INSUFFICIENT_QUOTA);
@@ -166,6 +190,7 @@ llm_providers:
     const error = (await h.client.generate(PROMPT).catch((e: unknown) => e)) as LlmUnavailableError;
     expect(error).toBeInstanceOf(LlmUnavailableError);
     expect(error.code).toBe('LLM_UNAVAILABLE');
+    expect(isFallbackExhaustedError(error.cause)).toBe(true);
     expect(error.errors.map((e) => [e.provider, (e.error as LlmProviderError).kind])).toEqual([
       ['claude', 'unavailable'],
       ['openai', 'unavailable'],

@@ -35,6 +35,7 @@ describe('stream', () => {
           provider: 'claude',
           model: 'claude-sonnet-4-6',
           usage: { inputTokens: 12, outputTokens: 5 },
+          stopReason: 'end_turn',
           source: 'live',
         },
       },
@@ -54,6 +55,7 @@ describe('stream', () => {
         provider: 'openai',
         model: 'gpt-5-mini',
         usage: { inputTokens: 3, outputTokens: 2 },
+        stopReason: 'stop',
         source: 'failover',
       },
     });
@@ -104,7 +106,7 @@ describe('stream', () => {
     expect(await breakerCalls(h.prom, 'claude')).toMatchObject({ failure: 1 });
   });
 
-  it('cancels the upstream request when the caller stops reading, without counting it', async () => {
+  it('cancels the upstream request when the caller stops reading, counting no failure', async () => {
     const h = await harness();
     h.claude.reply('a b c');
     h.claude.streamEnd('stall');
@@ -112,7 +114,10 @@ describe('stream', () => {
       expect(event).toEqual({ type: 'text', text: 'a ' });
       break;
     }
-    expect(await breakerCalls(h.prom, 'claude')).toMatchObject({ failure: 0, success: 0, timeout: 0 });
+    // The circuit saw the stream open (its first text): the provider answered.
+    expect(await breakerCalls(h.prom, 'claude')).toMatchObject({ failure: 0, success: 1, timeout: 0 });
+    expect(await h.metric(REQUESTS_METRIC)).toContain('provider="claude",outcome="cancelled"} 1');
+    expect(h.clock.pendingTimers).toBe(0);
   });
 
   it('serves a cached answer as one text and an end, without a request', async () => {

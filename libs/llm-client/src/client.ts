@@ -1,232 +1,162 @@
-import { type CircuitBreaker, CircuitOpenError, errorMessage, TimeoutError } from '@gl-vcci/breaker-core';
-import { cacheKeyOf, LruResponseCache } from './cache.js';
-import { toProviderError } from './classify.js';
-import { LlmProviderError, LlmRequestRejectedError, LlmStreamTimeoutError, LlmUnavailableError } from './errors.js';
-import { createLlmMetrics, type LlmMetrics, type RequestOutcome } from './metrics.js';
-import { checkRequest, type ResolvedOptions, type ResolvedProvider, resolveOptions } from './options.js';
+import { LocalStore, type LocalStore as LocalStoreType, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
+import { Attempts, type Provider } from './attempts.js';
+import { cacheKeyOf, fromCache, isWhole, ResponseCache } from './cache.js';
+import { classifyLlmError, toProviderError } from './classify.js';
+import { LlmClosedError } from './errors.js';
+import { createLlmMetrics } from './metrics.js';
+import { type CheckedRequest, checkRequest, DEFAULTS, type ResolvedOptions, resolveOptions } from './options.js';
 import { anthropicAdapter } from './providers/anthropic.js';
 import { openaiAdapter } from './providers/openai.js';
-import type { Completion, NormalizedRequest, ProviderAdapter } from './providers/provider.js';
-import { streamFrom } from './stream.js';
+import { type StreamContext, streamFrom } from './stream.js';
 import type {
   CachedCompletion,
   LlmCallOptions,
   LlmClient,
   LlmClientOptions,
-  LlmLogger,
-  LlmProviderStatus,
+  LlmClientStatus,
   LlmRequest,
-  LlmResponseCache,
   LlmResult,
   LlmStreamEvent,
 } from './types.js';
 
-/** A provider as the client uses it: its settings, its SDK and its circuit. */
-export interface Provider extends ResolvedProvider {
-  adapter: ProviderAdapter;
-  breaker: CircuitBreaker;
-}
-
 /**
- * Anthropic and OpenAI behind one circuit each (`llm_providers.claude`, `llm_providers.openai`),
- * the config's `primary: true` first, the other on failover, with a response cache in front.
- * Options are checked here, once; a bad one throws breaker-core's ConfigError naming the field.
+ * Anthropic and OpenAI behind one circuit each (`llm_providers.claude`, `llm_providers.openai`):
+ * the provider naming a `failover` first, the other when it cannot answer, with a response cache
+ * in front. Options are checked here, once; a bad one throws breaker-core's ConfigError naming it.
  */
 export function createLlmClient(options: LlmClientOptions): LlmClient {
   const o = resolveOptions(options);
   const logger = o.logger.child({ client: 'llm' });
   // Before any SDK is built: a second client with other breaker settings is refused here.
-  const providers: Provider[] = o.providers.map((p) => ({
-    ...p,
-    breaker: o.registry.breaker(p.circuit, p.breakerOverrides),
-    adapter: (p.name === 'claude' ? anthropicAdapter : openaiAdapter)({
-      apiKey: p.apiKey,
-      baseURL: p.baseURL,
-      timeoutMs: p.sdkTimeoutMs,
-    }),
-  }));
+  const providers: Provider[] = o.providers.map((p) => {
+    const breaker = o.registry.breaker(p.circuit, p.breakerOverrides, {
+      classify: classifyLlmError,
+      callTimeoutMs: DEFAULTS.callTimeoutMs,
+    });
+    const make = p.name === 'claude' ? anthropicAdapter : openaiAdapter;
+    // Past the breaker's deadline, so the breaker's fires first and is counted as a timeout.
+    const timeoutMs = (breaker.config.callTimeoutMs ?? DEFAULTS.callTimeoutMs) + 1_000;
+    return { ...p, breaker, adapter: make({ apiKey: p.apiKey, baseURL: p.baseURL, timeoutMs }) };
+  });
   const metrics = createLlmMetrics(o.registry.metricsRegistry, providers);
-  const cache = o.cache === false ? undefined : (o.cache ?? new LruResponseCache(o.cacheMaxEntries, o.registry.clock));
-  return new FailoverClient(o, providers, metrics, cache, logger);
+  return new Client(o, providers, new Attempts(providers, metrics, logger), logger);
 }
 
-/** What a failed attempt means for the request: pass it on to the next provider, or stop. */
-export type AttemptVerdict = 'next' | 'stop';
-
-export class FailoverClient implements LlmClient {
+class Client implements LlmClient {
   readonly #o: ResolvedOptions;
-  readonly #providers: Provider[];
-  readonly #metrics: LlmMetrics;
-  readonly #cache: LlmResponseCache | undefined;
-  readonly #logger: LlmLogger;
+  readonly #providers: readonly Provider[];
+  readonly #attempts: Attempts;
+  readonly #local: LocalStoreType<CachedCompletion> | undefined;
+  readonly #cache: ResponseCache | undefined;
+  readonly #models: string;
+  readonly #flight = new SingleFlight<LlmResult>();
+  /** Aborted by close(): every call's signal follows it, so nothing outlives the client. */
+  readonly #closing = new AbortController();
 
   constructor(
     o: ResolvedOptions,
-    providers: Provider[],
-    metrics: LlmMetrics,
-    cache: LlmResponseCache | undefined,
-    logger: LlmLogger,
+    providers: readonly Provider[],
+    attempts: Attempts,
+    logger: ResolvedOptions['logger'],
   ) {
     this.#o = o;
     this.#providers = providers;
-    this.#metrics = metrics;
-    this.#cache = cache;
-    this.#logger = logger;
+    this.#attempts = attempts;
+    this.#models = providers.map((p) => `${p.name}:${p.model}`).join(',');
+    if (o.cache === undefined) {
+      const { maxEntries, maxBytes } = o.local;
+      this.#local = new LocalStore<CachedCompletion>({
+        maxEntries,
+        clock: o.registry.clock,
+        ...(maxBytes ? { maxBytes } : {}),
+      });
+    }
+    const store = o.cache === false ? undefined : (o.cache ?? this.#local);
+    this.#cache =
+      store &&
+      new ResponseCache(store, {
+        ttlMs: o.cacheTtlMs,
+        readTimeoutMs: o.cacheReadTimeoutMs,
+        clock: o.registry.clock,
+        logger,
+      });
   }
 
   async generate(request: LlmRequest, options?: LlmCallOptions): Promise<LlmResult> {
     const checked = checkRequest('generate', request);
-    const signal = options?.signal;
-    const key = this.cacheKeyFor(checked.normalized, checked.cacheable, checked.cacheKey);
-    if (key !== undefined) {
-      const hit = await this.#cacheGet(key);
-      if (hit) return { ...hit, usage: { inputTokens: 0, outputTokens: 0 }, source: 'cache' };
-    }
-    const errors: Array<{ provider: Provider['name']; error: unknown }> = [];
-    for (const [i, provider] of this.#providers.entries()) {
-      if (i > 0) this.#failedOver(this.#providers[i - 1]!, provider, errors.at(-1)?.error);
-      try {
-        const completion = await provider.breaker.execute(
-          (s) => provider.adapter.complete(checked.normalized, provider.model, s).catch(rethrowFor(provider)),
-          { signal },
-        );
-        const result = this.succeeded(provider, completion, i === 0 ? 'live' : 'failover');
-        if (key !== undefined) await this.#cacheSet(key, result);
-        return result;
-      } catch (error) {
-        if (this.attemptFailed(provider, error, signal) === 'stop') throw error;
-        errors.push({ provider: provider.name, error });
-      }
-    }
-    throw new LlmUnavailableError(errors);
+    const signal = this.#signal(options?.signal);
+    const key = this.#keyOf(checked);
+    if (key === undefined) return this.#live(checked, signal, undefined, false);
+    const hit = await this.#cache!.read(key, signal);
+    if (hit) return fromCache(hit);
+    // Identical cacheable requests in flight share one upstream call, which runs to its own
+    // deadline (or close()) whatever one caller does; each caller stops waiting on its own signal.
+    const keep = options?.cacheIncomplete === true;
+    const shared = this.#flight.run(`${key}:${keep}`, () => this.#live(checked, this.#closing.signal, key, keep));
+    const result = await raceAbort(shared, signal);
+    return { ...result, usage: { ...result.usage } };
   }
 
   stream(request: LlmRequest, options?: LlmCallOptions): AsyncIterable<LlmStreamEvent> {
     const checked = checkRequest('stream', request);
-    return streamFrom(this, checked, options?.signal);
+    const signal = this.#signal(options?.signal);
+    const context: StreamContext = {
+      attempts: this.#attempts,
+      cache: this.#cache,
+      key: this.#keyOf(checked),
+      keep: options?.cacheIncomplete === true,
+      deadlines: { firstTokenTimeoutMs: this.#o.firstTokenTimeoutMs, idleTimeoutMs: this.#o.idleTimeoutMs },
+      clock: this.#o.registry.clock,
+    };
+    return streamFrom(context, checked.normalized, signal);
   }
 
-  providers(): LlmProviderStatus[] {
-    return this.#providers.map((p) => ({ name: p.name, model: p.model, primary: p.primary, circuit: p.breaker.state }));
+  status(): LlmClientStatus {
+    return {
+      circuits: Object.fromEntries(this.#providers.map((p) => [p.circuit, p.breaker.state])),
+      closed: this.#closing.signal.aborted,
+      providers: this.#providers.map((p) => ({ name: p.name, model: p.model, failover: p.failover })),
+    };
   }
 
-  // The pieces below are shared with stream.ts.
-
-  get ordered(): readonly Provider[] {
-    return this.#providers;
+  async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort(new LlmClosedError());
+    this.#local?.clear();
   }
 
-  get streamDeadlines(): { firstTokenTimeoutMs: number; idleTimeoutMs: number } {
-    return { firstTokenTimeoutMs: this.#o.firstTokenTimeoutMs, idleTimeoutMs: this.#o.idleTimeoutMs };
-  }
-
-  get clock() {
-    return this.#o.registry.clock;
-  }
-
-  cacheKeyFor(normalized: NormalizedRequest, cacheable: boolean, cacheKey: string | undefined): string | undefined {
-    return cacheable && this.#cache ? cacheKeyOf(normalized, cacheKey) : undefined;
-  }
-
-  cacheGet(key: string) {
-    return this.#cacheGet(key);
-  }
-
-  cacheSet(key: string, result: LlmResult) {
-    return this.#cacheSet(key, result);
-  }
-
-  failedOver(from: Provider, to: Provider, error: unknown): void {
-    this.#failedOver(from, to, error);
-  }
-
-  /** Records a live answer: the request outcome, its tokens and their cost. */
-  succeeded(provider: Provider, completion: Completion, source: 'live' | 'failover'): LlmResult {
-    this.#metrics.request(provider.name, 'success');
-    this.#metrics.spent(provider, completion.usage);
-    return { text: completion.text, provider: provider.name, model: completion.model, usage: completion.usage, source };
-  }
-
-  /** Records and logs a failed attempt; 'stop' when the error must reach the caller as it is. */
-  attemptFailed(provider: Provider, error: unknown, signal: AbortSignal | undefined): AttemptVerdict {
-    const outcome = outcomeOf(error, signal);
-    this.#metrics.request(provider.name, outcome);
-    const fields = { provider: provider.name, circuit: provider.circuit, error: errorClass(error) };
-    if (outcome === 'cancelled' || outcome === 'rejected') return 'stop';
-    if (error instanceof LlmProviderError) {
-      const detail = { ...fields, status: error.status, requestId: error.requestId };
-      if (error.kind === 'auth') {
-        this.#logger.error(detail, 'provider refused the API key or its permissions: check the key; failing over');
-      } else if (error.kind === 'quota') {
-        this.#logger.error(
-          detail,
-          'billing problem: the provider account is out of quota; circuit held open as long as allowed',
-        );
-      }
-    }
-    return 'next';
-  }
-
-  async #cacheGet(key: string): Promise<CachedCompletion | undefined> {
-    try {
-      return await this.#cache?.get(key);
-    } catch (error) {
-      this.#logger.warn(
-        { error: errorClass(error), reason: errorMessage(error) },
-        'response cache read failed: a miss',
-      );
-      return undefined;
-    }
-  }
-
-  async #cacheSet(key: string, result: LlmResult): Promise<void> {
-    const { text, provider, model, usage } = result;
-    try {
-      await this.#cache?.set(key, { text, provider, model, usage }, this.#o.cacheTtlMs);
-    } catch (error) {
-      this.#logger.warn({ error: errorClass(error), reason: errorMessage(error) }, 'response cache write failed');
-    }
-  }
-
-  #failedOver(from: Provider, to: Provider, error: unknown): void {
-    this.#metrics.failover(from.name, to.name);
-    this.#logger.warn(
-      { from: from.name, to: to.name, error: errorClass(error), reason: errorMessage(error) },
-      'failing over to the next LLM provider',
+  async #live(
+    checked: CheckedRequest,
+    signal: AbortSignal,
+    key: string | undefined,
+    keep: boolean,
+  ): Promise<LlmResult> {
+    const { value, source, provider } = await this.#attempts.first(
+      (p, s) =>
+        p.breaker.execute(
+          (deadline) =>
+            p.adapter.complete(checked.normalized, p.model, deadline).catch((error: unknown) => {
+              throw toProviderError(p.name, error);
+            }),
+          { signal: s },
+        ),
+      signal,
     );
+    const result = this.#attempts.succeeded(provider, value, source);
+    // After the answer is handed back: a slow store never delays it.
+    if (key !== undefined && (keep || isWhole(result))) this.#cache!.write(key, result);
+    return result;
   }
-}
 
-/** Inside the breaker: the SDK's error becomes ours, with the `retryAfterMs` the breaker reads. */
-export function rethrowFor(provider: Provider) {
-  return (error: unknown): never => {
-    throw toProviderError(provider.name, error);
-  };
-}
-
-function outcomeOf(error: unknown, signal: AbortSignal | undefined): RequestOutcome {
-  if (signal?.aborted) return 'cancelled';
-  if (error instanceof CircuitOpenError) return 'circuit_open';
-  if (error instanceof TimeoutError || error instanceof LlmStreamTimeoutError) return 'timeout';
-  if (error instanceof LlmRequestRejectedError) return 'rejected';
-  if (error instanceof LlmProviderError) {
-    switch (error.kind) {
-      case 'rate_limited':
-        return 'rate_limited';
-      case 'quota':
-        return 'quota_exceeded';
-      case 'auth':
-        return 'auth_error';
-      case 'cancelled':
-        return 'cancelled';
-      case 'unavailable':
-        return 'failure';
-    }
+  #keyOf(checked: CheckedRequest): string | undefined {
+    return checked.cacheable && this.#cache
+      ? cacheKeyOf(checked.normalized, checked.cacheKey, this.#models)
+      : undefined;
   }
-  return 'failure';
-}
 
-/** Logged instead of the error object: the class says enough, and nothing of a request (or a key) rides along. */
-function errorClass(error: unknown): string {
-  return error instanceof Error ? error.constructor.name : typeof error;
+  /** The caller's signal joined to close(); throws LlmClosedError once closed. */
+  #signal(caller: AbortSignal | undefined): AbortSignal {
+    if (this.#closing.signal.aborted) throw new LlmClosedError();
+    return caller ? AbortSignal.any([caller, this.#closing.signal]) : this.#closing.signal;
+  }
 }

@@ -1,12 +1,20 @@
-export { cacheKeyOf } from './cache.js';
-export { classifyLlmError, QUOTA_RETRY_AFTER_MS, retryAfterMs, toProviderError } from './classify.js';
 export { createLlmClient } from './client.js';
 export {
   type FailureKind,
+  isLlmArgumentError,
+  isLlmClosedError,
+  isLlmError,
+  isLlmProviderError,
+  isLlmRequestError,
+  isLlmStreamIncompleteError,
+  isLlmStreamTimeoutError,
+  isLlmUnavailableError,
   LlmArgumentError,
+  LlmClosedError,
   LlmError,
   LlmProviderError,
-  LlmRequestRejectedError,
+  LlmRequestError,
+  LlmStreamIncompleteError,
   LlmStreamTimeoutError,
   LlmUnavailableError,
 } from './errors.js';
@@ -16,13 +24,12 @@ export type {
   LlmCallOptions,
   LlmClient,
   LlmClientOptions,
-  LlmLogger,
+  LlmClientStatus,
   LlmMessage,
   LlmPrices,
   LlmProviderOptions,
   LlmProviderStatus,
   LlmRequest,
-  LlmResponseCache,
   LlmResult,
   LlmSource,
   LlmStreamEvent,

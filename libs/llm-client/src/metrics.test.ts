@@ -49,7 +49,7 @@ greenlang_llm_failovers_total{from="openai",to="claude"} 0`);
       'greenlang_llm_requests_total{provider="claude",outcome="failure"} 1',
       'greenlang_llm_requests_total{provider="openai",outcome="success"} 1',
     ]);
-    expect((await h.metric(REQUESTS_METRIC)).split('\n').filter((l) => !l.startsWith('#'))).toHaveLength(18);
+    expect((await h.metric(REQUESTS_METRIC)).split('\n').filter((l) => !l.startsWith('#'))).toHaveLength(20);
   });
 
   it('publishes no cost series when no prices are configured', async () => {

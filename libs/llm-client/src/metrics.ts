@@ -1,5 +1,5 @@
-import { ensureMetric } from '@gl-vcci/breaker-core';
-import { Counter, type Registry } from 'prom-client';
+import { zeroedCounter } from '@gl-vcci/breaker-core/client';
+import type { Registry } from 'prom-client';
 import type { LlmPrices, LlmUsage, ProviderName } from './types.js';
 
 export const TOKENS_METRIC = 'greenlang_llm_tokens_total';
@@ -12,6 +12,7 @@ export type RequestOutcome =
   | 'success'
   | 'failure'
   | 'timeout'
+  | 'incomplete'
   | 'rate_limited'
   | 'quota_exceeded'
   | 'auth_error'
@@ -23,6 +24,7 @@ export const OUTCOMES: readonly RequestOutcome[] = [
   'success',
   'failure',
   'timeout',
+  'incomplete',
   'rate_limited',
   'quota_exceeded',
   'auth_error',
@@ -55,33 +57,36 @@ const NO_METRICS: LlmMetrics = { request() {}, spent() {}, failover() {} };
  */
 export function createLlmMetrics(registry: Registry | undefined, providers: readonly MeteredProvider[]): LlmMetrics {
   if (!registry) return NO_METRICS;
-  const counter = (name: string, help: string, labelNames: string[]) =>
-    ensureMetric(registry, name, (registers) => new Counter({ name, help, labelNames, registers }));
-  const tokens = counter(TOKENS_METRIC, 'Tokens spent by provider, model and kind (input, output)', [
-    'provider',
-    'model',
-    'kind',
-  ]);
-  const requests = counter(
-    REQUESTS_METRIC,
-    'Requests to each provider by outcome (success, failure, timeout, rate_limited, quota_exceeded, auth_error, rejected, circuit_open, cancelled)',
-    ['provider', 'outcome'],
-  );
-  const failovers = counter(FAILOVERS_METRIC, 'Requests passed on from one provider to the next', ['from', 'to']);
-  const cost = providers.some((p) => p.prices)
-    ? counter(COST_METRIC, 'Cost in USD of the tokens spent, from the configured prices per million tokens', [
-        'provider',
-        'model',
-      ])
-    : undefined;
-  for (const p of providers) {
-    for (const kind of ['input', 'output']) tokens.inc({ provider: p.name, model: p.model, kind }, 0);
-    for (const outcome of OUTCOMES) requests.inc({ provider: p.name, outcome }, 0);
-    if (p.prices) cost?.inc({ provider: p.name, model: p.model }, 0);
-  }
-  for (const from of providers) {
-    for (const to of providers) if (from !== to) failovers.inc({ from: from.name, to: to.name }, 0);
-  }
+  const tokens = zeroedCounter(registry, {
+    name: TOKENS_METRIC,
+    help: 'Tokens spent by provider, model and kind (input, output)',
+    labelNames: ['provider', 'model', 'kind'],
+    series: providers.flatMap((p) => ['input', 'output'].map((kind) => ({ provider: p.name, model: p.model, kind }))),
+  })!;
+  const requests = zeroedCounter(registry, {
+    name: REQUESTS_METRIC,
+    help: `Requests to each provider by outcome (${OUTCOMES.join(', ')})`,
+    labelNames: ['provider', 'outcome'],
+    series: providers.flatMap((p) => OUTCOMES.map((outcome) => ({ provider: p.name, outcome }))),
+  })!;
+  const failovers = zeroedCounter(registry, {
+    name: FAILOVERS_METRIC,
+    help: 'Requests passed on from one provider to the next',
+    labelNames: ['from', 'to'],
+    series: providers.flatMap((from) =>
+      providers.filter((to) => to !== from).map((to) => ({ from: from.name, to: to.name })),
+    ),
+  })!;
+  const priced = providers.filter((p) => p.prices);
+  const cost =
+    priced.length === 0
+      ? undefined
+      : zeroedCounter(registry, {
+          name: COST_METRIC,
+          help: 'Cost in USD of the tokens spent, from the configured prices per million tokens',
+          labelNames: ['provider', 'model'],
+          series: priced.map((p) => ({ provider: p.name, model: p.model })),
+        });
   return {
     request(provider, outcome) {
       requests.inc({ provider, outcome });

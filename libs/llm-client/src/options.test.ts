@@ -1,5 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import { BreakerRegistry, ConfigError, loadConfig } from '@gl-vcci/breaker-core';
-import { silentLogger } from '@gl-vcci/breaker-core/testing';
+import { capturingLogger, silentLogger } from '@gl-vcci/breaker-core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { harness, PROMPT } from '../test/support.js';
 import { createLlmClient } from './client.js';
@@ -9,6 +10,9 @@ import type { LlmClientOptions } from './types.js';
 const registry = (yaml?: string) =>
   new BreakerRegistry({ config: yaml ? loadConfig(yaml) : undefined, metrics: false, logger: silentLogger() });
 const URL = 'http://127.0.0.1:9';
+const SHIPPED_CONFIG = fileURLToPath(
+  new globalThis.URL('../../../config/circuit_breaker_config.yaml', import.meta.url),
+);
 
 function configError(options: unknown): ConfigError {
   try {
@@ -32,13 +36,13 @@ describe('createLlmClient options', () => {
       cacheTtlMs: -1,
     });
     expect(error.message).toBe(
-      'createLlmClient: providers.claude.baseURL: expected an http(s) URL, got "ftp://x"; providers.claude.model: expected a non-empty string, got ""; providers: Unrecognized key: "mistral"; cacheTtlMs: expected a positive integer, got -1',
+      'createLlmClient: providers.claude.baseURL: expected a http:// or https:// URL, got a ftp:// URL (not shown); providers.claude.model: expected a non-empty string, got ""; providers: Unrecognized key: "mistral"; cacheTtlMs: expected a positive integer, got -1',
     );
   });
 
   it('never echoes an API key, even an invalid one', () => {
     const error = configError({ registry: registry(), providers: { claude: { apiKey: 12345678 } } });
-    expect(error.message).toBe('createLlmClient: providers.claude.apiKey: expected a non-empty string, got "<hidden>"');
+    expect(error.message).toBe('createLlmClient: providers.claude.apiKey: expected a non-empty string, got <hidden>');
   });
 
   it('reads keys from the environment, and names the variable when there is none', () => {
@@ -50,29 +54,76 @@ describe('createLlmClient options', () => {
     expect(() => createLlmClient({ registry: registry(), providers: { claude: { baseURL: URL } } })).not.toThrow();
   });
 
-  it('refuses two primaries and half a price in the config', () => {
-    const both = registry('llm_providers:\n  claude: { primary: true }\n  openai: { primary: true }\n');
-    expect(
-      configError({ registry: both, providers: { claude: { apiKey: 'k' }, openai: { apiKey: 'k' } } }).message,
-    ).toBe(
-      'createLlmClient: llm_providers.claude.primary, llm_providers.openai.primary: expected at most one provider with primary: true',
-    );
+  it('refuses half a price in the config', () => {
     const half = registry('llm_providers:\n  claude: { input_price_per_mtok: 3 }\n');
     expect(configError({ registry: half, providers: { claude: { apiKey: 'k' } } }).message).toBe(
       'createLlmClient: llm_providers.claude.output_price_per_mtok: expected both input_price_per_mtok and output_price_per_mtok, or neither',
     );
   });
 
-  it('takes primary and the model mapping from the config, options first', () => {
-    const r = registry('llm_providers:\n  claude: {}\n  openai: { primary: true, model: gpt-5 }\n');
-    const client = createLlmClient({
-      registry: r,
-      providers: { claude: { apiKey: 'k', model: 'claude-opus-4-1' }, openai: { apiKey: 'k' } },
+  it('tries first the provider that names a failover, from the config or the options (options first)', () => {
+    const r = registry('llm_providers:\n  claude: {}\n  openai: { failover: claude, model: gpt-5 }\n');
+    const both = { claude: { apiKey: 'k', model: 'claude-opus-4-1' }, openai: { apiKey: 'k' } };
+    expect(createLlmClient({ registry: r, providers: both }).status()).toEqual({
+      circuits: { 'llm_providers.openai': 'closed', 'llm_providers.claude': 'closed' },
+      closed: false,
+      providers: [
+        { name: 'openai', model: 'gpt-5', failover: 'claude' },
+        { name: 'claude', model: 'claude-opus-4-1', failover: undefined },
+      ],
     });
-    expect(client.providers()).toEqual([
-      { name: 'openai', model: 'gpt-5', primary: true, circuit: 'closed' },
-      { name: 'claude', model: 'claude-opus-4-1', primary: false, circuit: 'closed' },
+    const swapped = {
+      claude: { ...both.claude, failover: 'openai' as const },
+      openai: { apiKey: 'k', failover: false as const },
+    };
+    expect(
+      createLlmClient({ registry: r, providers: swapped })
+        .status()
+        .providers.map((p) => p.name),
+    ).toEqual(['claude', 'openai']);
+  });
+
+  it('leaves a provider alone when it is the only one and names no failover', () => {
+    const client = createLlmClient({ registry: registry(), providers: { openai: { apiKey: 'k' } } });
+    expect(client.status().providers).toEqual([{ name: 'openai', model: 'gpt-5-mini', failover: undefined }]);
+  });
+
+  it('refuses a failover that is unknown, unconfigured, itself, or named by both providers, naming the key', () => {
+    const unknown = registry('llm_providers:\n  claude: { failover: mistral }\n');
+    expect(configError({ registry: unknown, providers: { claude: { apiKey: 'k' } } }).message).toMatch(
+      /llm_providers\.claude\.failover: expected one of claude, openai, got "mistral"/,
+    );
+    const shipped = registry('llm_providers:\n  claude: { failover: openai }\n');
+    expect(configError({ registry: shipped, providers: { claude: { apiKey: 'k' } } }).message).toBe(
+      'createLlmClient: llm_providers.claude.failover: expected a configured provider, got openai (give providers.openai, or providers.claude.failover: false)',
+    );
+    expect(
+      configError({ registry: registry(), providers: { claude: { apiKey: 'k', failover: 'claude' } } }).message,
+    ).toBe('createLlmClient: providers.claude.failover: expected the other provider, got claude itself');
+    const mutual = registry('llm_providers:\n  claude: { failover: openai }\n  openai: { failover: claude }\n');
+    expect(
+      configError({ registry: mutual, providers: { claude: { apiKey: 'k' }, openai: { apiKey: 'k' } } }).message,
+    ).toBe(
+      'createLlmClient: llm_providers.claude.failover, llm_providers.openai.failover: expected one provider to name the other as its failover: the one naming it is tried first',
+    );
+  });
+
+  it('reads the shipped config file without a warning, primary included', () => {
+    const { logger, lines } = capturingLogger();
+    const shipped = new BreakerRegistry({
+      config: loadConfig(SHIPPED_CONFIG),
+      metrics: false,
+      logger,
+    });
+    const client = createLlmClient({
+      registry: shipped,
+      providers: { claude: { apiKey: 'k' }, openai: { apiKey: 'k' } },
+    });
+    expect(client.status().providers.map((p) => [p.name, p.failover])).toEqual([
+      ['claude', 'openai'],
+      ['openai', undefined],
     ]);
+    expect(lines.filter((l) => (l.level as number) >= 40)).toEqual([]);
   });
 
   it('shares a circuit with a second client on the same settings, and refuses other breaker settings', () => {

@@ -1,35 +1,45 @@
+import { type BreakerRegistry, ConfigError, type Logger } from '@gl-vcci/breaker-core';
 import {
   anObject,
-  type BreakerConfig,
-  type BreakerRegistry,
-  boolean,
+  baseOptions,
   breakerOverridesSchema,
-  ConfigError,
   durationMs,
   formatIssues,
-  loggerSchema,
+  type KeyValueStore,
+  localSchema,
   nonEmptyString,
   nonNegativeNumber,
   parseOrThrow,
   positiveInt,
-  registrySchema,
+  secretSchema,
+  setting,
+  storeSchema,
   toIssues,
-} from '@gl-vcci/breaker-core';
+  urlSchema,
+} from '@gl-vcci/breaker-core/client';
 import { z } from 'zod';
-import { classifyLlmError } from './classify.js';
 import { LlmArgumentError } from './errors.js';
 import { ANTHROPIC_BASE_URL } from './providers/anthropic.js';
 import { OPENAI_BASE_URL } from './providers/openai.js';
 import type { NormalizedRequest } from './providers/provider.js';
-import type { LlmClientOptions, LlmLogger, LlmPrices, LlmRequest, LlmResponseCache, ProviderName } from './types.js';
+import type {
+  CachedCompletion,
+  LlmClientOptions,
+  LlmPrices,
+  LlmProviderOptions,
+  LlmRequest,
+  ProviderName,
+} from './types.js';
 
 const CONTEXT = 'createLlmClient';
+const NAMES = ['claude', 'openai'] as const;
 
 export const DEFAULTS = {
   cacheTtlMs: 3_600_000,
-  cacheMaxEntries: 1_000,
-  /** The SDKs' own per-attempt timeout when the circuit has no `call_timeout`. */
-  sdkTimeoutMs: 600_000,
+  maxEntries: 1_000,
+  cacheReadTimeoutMs: 250,
+  /** The breaker's call deadline when the file has no `call_timeout`: long completions are normal. */
+  callTimeoutMs: 60_000,
   firstTokenTimeoutMs: 20_000,
   idleTimeoutMs: 30_000,
 } as const;
@@ -45,21 +55,6 @@ export const PROVIDERS: Record<ProviderName, { circuit: string; env: string; mod
   openai: { circuit: 'llm_providers.openai', env: 'OPENAI_API_KEY', model: 'gpt-5-mini', baseURL: OPENAI_BASE_URL },
 };
 
-/** Stands in for an invalid key in option errors: a key is never echoed, and this one never passes. */
-const HIDDEN = '<hidden>';
-
-const httpUrl = () =>
-  z.string({ error: 'expected an http(s) URL' }).refine(
-    (url) => {
-      try {
-        return ['http:', 'https:'].includes(new URL(url).protocol);
-      } catch {
-        return false;
-      }
-    },
-    { error: 'expected an http(s) URL' },
-  );
-
 const pricesSchema = z.strictObject(
   { inputPerMillion: nonNegativeNumber(), outputPerMillion: nonNegativeNumber() },
   anObject('an object of prices in USD per million tokens'),
@@ -67,54 +62,47 @@ const pricesSchema = z.strictObject(
 
 const providerSchema = z.strictObject(
   {
-    apiKey: nonEmptyString()
-      .refine((key) => key !== HIDDEN, { error: 'expected a non-empty string' })
-      .optional(),
-    baseURL: httpUrl().optional(),
+    apiKey: secretSchema().optional(),
+    baseURL: urlSchema().optional(),
     model: nonEmptyString().optional(),
     prices: pricesSchema.optional(),
+    failover: z.union([z.enum(NAMES), z.literal(false)], { error: 'expected "claude", "openai" or false' }).optional(),
     breaker: breakerOverridesSchema.optional(),
   },
   anObject('an object of provider settings'),
 );
 
-const cacheSchema = z.custom<LlmResponseCache>(
-  (c) =>
-    c === false ||
-    (typeof (c as LlmResponseCache | null)?.get === 'function' && typeof (c as LlmResponseCache).set === 'function'),
-  { error: 'expected a store with get(key) and set(key, value, ttlMs), or false' },
-);
-
 const optionsSchema = z.strictObject(
   {
+    ...baseOptions,
     providers: z
       .strictObject(
         { claude: providerSchema.optional(), openai: providerSchema.optional() },
         anObject('an object with claude and/or openai'),
       )
       .refine((p) => p.claude !== undefined || p.openai !== undefined, { error: 'expected at least one provider' }),
-    registry: registrySchema,
-    cache: z.union([z.literal(false), cacheSchema]).optional(),
+    cache: z.union([z.literal(false), storeSchema<KeyValueStore<CachedCompletion>>()]).optional(),
+    local: localSchema.optional(),
     cacheTtlMs: durationMs().optional(),
-    cacheMaxEntries: positiveInt().optional(),
+    cacheReadTimeoutMs: durationMs().optional(),
     stream: z
       .strictObject(
         { firstTokenTimeoutMs: durationMs().optional(), idleTimeoutMs: durationMs().optional() },
         anObject('an object of stream deadlines'),
       )
       .optional(),
-    logger: loggerSchema.optional(),
   },
   anObject('an object of options'),
 );
 
-/** The client-owned keys of a provider's config block; the breaker's keys are breaker-core's. */
-const settingsSchema = z.looseObject({
-  primary: boolean().optional(),
-  model: nonEmptyString().optional(),
-  input_price_per_mtok: nonNegativeNumber().optional(),
-  output_price_per_mtok: nonNegativeNumber().optional(),
-});
+/** The client-owned keys of a provider's config block (breaker keys, `cache_ttl` and `primary` are breaker-core's). */
+const FIELDS = {
+  cacheTtlMs: setting.seconds('cache_ttl'),
+  failover: setting.service('failover', NAMES),
+  model: setting.string('model'),
+  inputPrice: setting.number('input_price_per_mtok'),
+  outputPrice: setting.number('output_price_per_mtok'),
+};
 
 export interface ResolvedProvider {
   name: ProviderName;
@@ -123,84 +111,87 @@ export interface ResolvedProvider {
   apiKey: string;
   baseURL: string;
   prices: LlmPrices | undefined;
-  primary: boolean;
-  sdkTimeoutMs: number;
-  breakerOverrides: Partial<Omit<BreakerConfig, 'name'>>;
+  /** The provider asked when this one cannot answer. */
+  failover: ProviderName | undefined;
+  breakerOverrides: NonNullable<LlmProviderOptions['breaker']>;
 }
 
 export interface ResolvedOptions {
   registry: BreakerRegistry;
-  logger: LlmLogger;
-  /** In the order they are tried: the primary first. */
+  logger: Logger;
+  /** In the order they are tried: the one naming a failover first. */
   providers: ResolvedProvider[];
-  cache: LlmResponseCache | false | undefined;
+  cache: KeyValueStore<CachedCompletion> | false | undefined;
+  local: { maxEntries: number; maxBytes: number | undefined };
   cacheTtlMs: number;
-  cacheMaxEntries: number;
+  cacheReadTimeoutMs: number;
   firstTokenTimeoutMs: number;
   idleTimeoutMs: number;
 }
 
 /**
  * Validates createLlmClient's options once (a ConfigError naming every bad field, never echoing
- * a key) and settles every default from the providers' config blocks.
+ * a key or URL) and settles every default from the providers' config blocks, which breaker-core
+ * resolves (seconds to milliseconds, unknown keys reported).
  */
 export function resolveOptions(input: LlmClientOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
-  const o = parseOrThrow(optionsSchema, withHiddenKeys(input), CONTEXT) as LlmClientOptions;
-  const providers: ResolvedProvider[] = [];
-  for (const name of ['claude', 'openai'] as const) {
-    const given = o.providers[name];
-    if (!given) continue;
+  const o = parseOrThrow(optionsSchema, input, CONTEXT) as LlmClientOptions;
+  const given = NAMES.filter((name) => o.providers[name] !== undefined);
+  const providers = given.map((name): ResolvedProvider & { cacheTtlMs: number | undefined } => {
+    const options = o.providers[name]!;
     const defaults = PROVIDERS[name];
-    const settings = parseOrThrow(
-      z.object({ [defaults.circuit]: settingsSchema }),
-      { [defaults.circuit]: o.registry.settings(defaults.circuit) },
-      CONTEXT,
-    )[defaults.circuit] as z.output<typeof settingsSchema>;
-    const apiKey = given.apiKey ?? env[defaults.env];
+    const s = o.registry.settings(defaults.circuit, FIELDS);
+    const apiKey = options.apiKey ?? env[defaults.env];
     if (!apiKey) {
       throw configError(`providers.${name}.apiKey`, `expected a key, or ${defaults.env} in the environment`);
     }
-    const callTimeoutMs =
-      given.breaker?.callTimeoutMs ??
-      (typeof settings.call_timeout === 'number' ? Math.round(settings.call_timeout * 1000) : undefined);
-    providers.push({
+    const failover =
+      options.failover === false ? undefined : (options.failover ?? (s.failover as ProviderName | undefined));
+    if (failover !== undefined) {
+      const key = options.failover === undefined ? `${defaults.circuit}.failover` : `providers.${name}.failover`;
+      if (failover === name) throw configError(key, `expected the other provider, got ${name} itself`);
+      if (o.providers[failover] === undefined) {
+        throw configError(
+          key,
+          `expected a configured provider, got ${failover} (give providers.${failover}, or providers.${name}.failover: false)`,
+        );
+      }
+    }
+    return {
       name,
       circuit: defaults.circuit,
-      model: given.model ?? settings.model ?? defaults.model,
+      model: options.model ?? s.model ?? defaults.model,
       apiKey,
-      baseURL: given.baseURL ?? defaults.baseURL,
-      prices: given.prices ?? pricesFrom(defaults.circuit, settings),
-      primary: settings.primary === true,
-      // At or past the breaker's deadline, so the breaker's fires first.
-      sdkTimeoutMs: callTimeoutMs === undefined ? DEFAULTS.sdkTimeoutMs : callTimeoutMs + 1_000,
-      breakerOverrides: { ...given.breaker, classify: classifyLlmError },
-    });
-  }
-  const primaries = providers.filter((p) => p.primary);
-  if (primaries.length > 1) {
+      baseURL: options.baseURL ?? defaults.baseURL,
+      prices: options.prices ?? pricesFrom(defaults.circuit, s.inputPrice, s.outputPrice),
+      failover,
+      breakerOverrides: options.breaker ?? {},
+      cacheTtlMs: s.cacheTtlMs,
+    };
+  });
+  const leading = providers.filter((p) => p.failover !== undefined);
+  if (leading.length > 1) {
     throw configError(
-      primaries.map((p) => `${p.circuit}.primary`).join(', '),
-      'expected at most one provider with primary: true',
+      leading.map((p) => `${p.circuit}.failover`).join(', '),
+      'expected one provider to name the other as its failover: the one naming it is tried first',
     );
   }
-  // The primary first; without one, claude then openai.
-  providers.sort((a, b) => Number(b.primary) - Number(a.primary));
-  const primaryTtl = o.registry.settings(providers[0]!.circuit).cache_ttl;
+  // The provider naming a failover first, then its failover; without one, claude then openai.
+  const ordered = leading[0] ? [leading[0], ...providers.filter((p) => p !== leading[0])] : providers;
   return {
     registry: o.registry,
     logger: o.logger ?? o.registry.logger,
-    providers,
+    providers: ordered,
     cache: o.cache,
-    cacheTtlMs: o.cacheTtlMs ?? (typeof primaryTtl === 'number' ? Math.round(primaryTtl * 1000) : DEFAULTS.cacheTtlMs),
-    cacheMaxEntries: o.cacheMaxEntries ?? DEFAULTS.cacheMaxEntries,
+    local: { maxEntries: o.local?.maxEntries ?? DEFAULTS.maxEntries, maxBytes: o.local?.maxBytes },
+    cacheTtlMs: o.cacheTtlMs ?? ordered[0]!.cacheTtlMs ?? DEFAULTS.cacheTtlMs,
+    cacheReadTimeoutMs: o.cacheReadTimeoutMs ?? DEFAULTS.cacheReadTimeoutMs,
     firstTokenTimeoutMs: o.stream?.firstTokenTimeoutMs ?? DEFAULTS.firstTokenTimeoutMs,
     idleTimeoutMs: o.stream?.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
   };
 }
 
-function pricesFrom(circuit: string, settings: z.output<typeof settingsSchema>): LlmPrices | undefined {
-  const input = settings.input_price_per_mtok;
-  const output = settings.output_price_per_mtok;
+function pricesFrom(circuit: string, input: number | undefined, output: number | undefined): LlmPrices | undefined {
   if (input === undefined && output === undefined) return undefined;
   if (input === undefined || output === undefined) {
     throw configError(
@@ -213,20 +204,6 @@ function pricesFrom(circuit: string, settings: z.output<typeof settingsSchema>):
 
 function configError(path: string, message: string): ConfigError {
   return new ConfigError(`${CONTEXT}: ${path}: ${message}`, [{ path, message }]);
-}
-
-/** A bad key is named in the error but never shown: it is replaced by a value that fails the same check. */
-function withHiddenKeys(input: unknown): unknown {
-  if (typeof input !== 'object' || input === null) return input;
-  const providers = (input as { providers?: unknown }).providers;
-  if (typeof providers !== 'object' || providers === null) return input;
-  const hidden: Record<string, unknown> = { ...providers };
-  for (const [name, settings] of Object.entries(providers)) {
-    if (typeof settings !== 'object' || settings === null || !('apiKey' in settings)) continue;
-    const key = (settings as { apiKey?: unknown }).apiKey;
-    if (key !== undefined && (typeof key !== 'string' || key === '')) hidden[name] = { ...settings, apiKey: HIDDEN };
-  }
-  return { ...input, providers: hidden };
 }
 
 // Each call's request, checked before anything reaches a provider.
@@ -272,7 +249,7 @@ const requestSchema = z
 
 export interface CheckedRequest {
   normalized: NormalizedRequest;
-  /** The cache key when the request may be answered from the cache. */
+  /** True when the answer may be served from the cache: temperature 0, or a `cacheKey`. */
   cacheable: boolean;
   cacheKey: string | undefined;
 }
@@ -281,7 +258,8 @@ export interface CheckedRequest {
 export function checkRequest(method: string, request: LlmRequest): CheckedRequest {
   const parsed = requestSchema.safeParse(request);
   if (!parsed.success) {
-    throw new LlmArgumentError(`${method}: ${formatIssues(toIssues(parsed.error, request))}`);
+    const issues = toIssues(parsed.error, request);
+    throw new LlmArgumentError(`${method}: ${formatIssues(issues)}`, issues);
   }
   const r = parsed.data;
   const normalized: NormalizedRequest = {

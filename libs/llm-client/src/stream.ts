@@ -1,142 +1,137 @@
+import type { Clock } from '@gl-vcci/breaker-core';
+import type { Attempts, Provider } from './attempts.js';
+import { fromCache, isWhole, type ResponseCache } from './cache.js';
 import { toProviderError } from './classify.js';
-import type { FailoverClient, Provider } from './client.js';
-import { LlmStreamTimeoutError, LlmUnavailableError } from './errors.js';
-import type { CheckedRequest } from './options.js';
-import type { Completion, NormalizedRequest } from './providers/provider.js';
-import type { LlmStreamEvent, ProviderName } from './types.js';
+import { isLlmClosedError, LlmStreamIncompleteError, LlmStreamTimeoutError } from './errors.js';
+import type { NormalizedRequest, StreamPart } from './providers/provider.js';
+import type { LlmStreamEvent } from './types.js';
+
+/** What a stream needs of the client. */
+export interface StreamContext {
+  attempts: Attempts;
+  cache: ResponseCache | undefined;
+  /** The cache key, when the request is cacheable. */
+  key: string | undefined;
+  /** Cache the answer even when it is not whole (`cacheIncomplete`). */
+  keep: boolean;
+  deadlines: { firstTokenTimeoutMs: number; idleTimeoutMs: number };
+  clock: Clock;
+}
+
+/** A provider's stream that has produced its first part, and the means to read on. */
+interface OpenedStream {
+  first: StreamPart;
+  /** The next part, undefined when the stream ended without one; bounded by the idle deadline. */
+  next(): Promise<StreamPart | undefined>;
+  /** Ends the upstream request (the reader left, or the stream is done). */
+  release(): void;
+}
 
 /**
- * A streamed answer with failover before the first text only: once text has reached the caller,
- * another provider's answer cannot be spliced in, so a later error ends the stream. Each attempt
- * runs inside its provider's breaker for the whole stream, so the circuit records the outcome
- * when the stream ends (an error event after a 200 is a failure, like a stall past a deadline).
+ * A streamed answer, with failover before the first text only: once text has reached the caller,
+ * another provider's answer cannot be spliced in, so a later error ends the stream.
+ *
+ * The provider's circuit sees the opening of the stream as the call: from the request to the
+ * first text, under the circuit's call deadline and the first-token deadline. After that the
+ * stream is bounded by the idle deadline alone (a long answer that keeps flowing is never cut by
+ * `call_timeout`), and a stream that then breaks (cut short, an error event, idle too long) is
+ * recorded as one more failure of the circuit. An answer is whole only once the provider says so.
  */
 export async function* streamFrom(
-  host: FailoverClient,
-  checked: CheckedRequest,
-  signal: AbortSignal | undefined,
+  ctx: StreamContext,
+  request: NormalizedRequest,
+  signal: AbortSignal,
 ): AsyncGenerator<LlmStreamEvent> {
-  const key = host.cacheKeyFor(checked.normalized, checked.cacheable, checked.cacheKey);
-  if (key !== undefined) {
-    const hit = await host.cacheGet(key);
+  const { key, cache } = ctx;
+  if (key !== undefined && cache) {
+    const hit = await cache.read(key, signal);
     if (hit) {
       yield { type: 'text', text: hit.text };
-      yield { type: 'end', result: { ...hit, usage: { inputTokens: 0, outputTokens: 0 }, source: 'cache' } };
+      yield { type: 'end', result: fromCache(hit) };
       return;
     }
   }
-  const errors: Array<{ provider: ProviderName; error: unknown }> = [];
-  const providers = host.ordered;
-  for (const [i, provider] of providers.entries()) {
-    if (i > 0) host.failedOver(providers[i - 1]!, provider, errors.at(-1)?.error);
-    const attempt = startAttempt(host, provider, checked.normalized, signal);
-    let started = false;
-    try {
-      for await (const text of attempt.texts()) {
-        started = true;
-        yield { type: 'text', text };
-      }
-      const result = host.succeeded(provider, await attempt.done, i === 0 ? 'live' : 'failover');
-      if (key !== undefined) await host.cacheSet(key, result);
-      yield { type: 'end', result };
-      return;
-    } catch (error) {
-      if (host.attemptFailed(provider, error, signal) === 'stop' || started) throw error;
-      errors.push({ provider: provider.name, error });
-    } finally {
-      // The caller stopped reading (break, return): the upstream request goes too.
-      attempt.abandon();
+  const { value: opened, source, provider } = await ctx.attempts.first((p, s) => open(ctx, p, request, s), signal);
+  let text = '';
+  let settled = false;
+  try {
+    let part = opened.first;
+    while (part.type === 'text') {
+      text += part.text;
+      yield { type: 'text', text: part.text };
+      const next = await opened.next();
+      if (next === undefined) throw new LlmStreamIncompleteError(provider.name, text.length);
+      part = next;
     }
+    const { model, usage, stopReason } = part;
+    const result = ctx.attempts.succeeded(provider, { text, model, usage, stopReason }, source);
+    if (key !== undefined && (ctx.keep || isWhole(result))) cache?.write(key, result);
+    settled = true;
+    yield { type: 'end', result };
+  } catch (error) {
+    settled = true;
+    ctx.attempts.failed(provider, error, signal);
+    if (!signal.aborted && !isLlmClosedError(error)) recordFailure(provider, error);
+    throw error;
+  } finally {
+    // The reader stopped early (break, return): neither a success nor the provider's failure.
+    if (!settled) ctx.attempts.abandoned(provider);
+    opened.release();
   }
-  throw new LlmUnavailableError(errors);
 }
 
-interface Attempt {
-  /** Text pieces as they arrive; throws the attempt's error. */
-  texts(): AsyncGenerator<string>;
-  /** The whole answer, once the stream has ended. */
-  done: Promise<Completion>;
-  abandon(): void;
-}
-
-function startAttempt(
-  host: FailoverClient,
-  provider: Provider,
-  request: NormalizedRequest,
-  callerSignal: AbortSignal | undefined,
-): Attempt {
-  const { firstTokenTimeoutMs, idleTimeoutMs } = host.streamDeadlines;
-  const clock = host.clock;
-  const queue: string[] = [];
-  let wake: (() => void) | undefined;
-  let ended = false;
-  // Abandoning is the caller giving up: the breaker counts it as neither success nor failure.
-  const abandoned = new AbortController();
-  const signal = callerSignal ? AbortSignal.any([callerSignal, abandoned.signal]) : abandoned.signal;
-
-  const done = provider.breaker.execute(
-    async (breakerSignal) => {
-      const stalled = new AbortController();
-      const upstream = AbortSignal.any([breakerSignal, stalled.signal]);
-      const arm = (phase: 'first_token' | 'idle', ms: number) =>
-        clock.setTimeout(() => stalled.abort(new LlmStreamTimeoutError(provider.name, phase, ms)), ms);
-      let timer = arm('first_token', firstTokenTimeoutMs);
-      let text = '';
-      let model = provider.model;
-      let usage = { inputTokens: 0, outputTokens: 0 };
-      try {
-        for await (const part of provider.adapter.stream(request, provider.model, upstream)) {
-          if (part.type === 'usage') {
-            usage = part.usage;
-            model = part.model;
-            continue;
-          }
-          clock.clearTimeout(timer);
-          timer = arm('idle', idleTimeoutMs);
-          text += part.text;
-          queue.push(part.text);
-          wake?.();
-        }
-        // The SDKs end an aborted stream quietly, as if it were complete.
-        if (upstream.aborted) throw upstream.reason;
-      } catch (error) {
-        if (upstream.aborted) throw upstream.reason;
-        throw toProviderError(provider.name, error);
-      } finally {
-        clock.clearTimeout(timer);
-      }
-      return { text, model, usage };
-    },
-    { signal },
-  );
-  const settled = done.then(
-    () => undefined,
-    () => undefined,
-  );
-  void settled.then(() => {
-    ended = true;
-    wake?.();
-  });
-
-  return {
-    async *texts() {
-      while (true) {
-        const next = queue.shift();
-        if (next !== undefined) {
-          yield next;
-          continue;
-        }
-        if (ended) {
-          await done; // rethrows the attempt's error
-          return;
-        }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-      }
-    },
-    done,
-    abandon: () => abandoned.abort(),
+/** Opens a stream on one provider, inside its breaker, up to its first part. */
+function open(ctx: StreamContext, provider: Provider, request: NormalizedRequest, caller: AbortSignal) {
+  const { clock, deadlines } = ctx;
+  // Aborted by the stream's own deadlines, and when the reader leaves.
+  const stalled = new AbortController();
+  let timer: unknown;
+  const stop = () => clock.clearTimeout(timer);
+  const arm = (phase: 'first_token' | 'idle', ms: number) => {
+    stop();
+    timer = clock.setTimeout(() => stalled.abort(new LlmStreamTimeoutError(provider.name, phase, ms)), ms);
   };
+  return provider.breaker.execute(
+    async (deadline): Promise<OpenedStream> => {
+      const upstream = AbortSignal.any([caller, stalled.signal, deadline]);
+      // No deadline outlives the request, even before the SDK has noticed the abort.
+      upstream.addEventListener('abort', stop, { once: true });
+      const parts = provider.adapter.stream(request, provider.model, upstream)[Symbol.asyncIterator]();
+      const next = async (phase: 'first_token' | 'idle', ms: number): Promise<StreamPart | undefined> => {
+        arm(phase, ms);
+        try {
+          const read = await parts.next();
+          // The SDKs end an aborted stream quietly, as if it were complete.
+          if (upstream.aborted) throw upstream.reason;
+          return read.done ? undefined : read.value;
+        } catch (error) {
+          if (upstream.aborted) throw upstream.reason;
+          throw toProviderError(provider.name, error);
+        } finally {
+          stop();
+        }
+      };
+      const first = await next('first_token', deadlines.firstTokenTimeoutMs);
+      if (first === undefined) throw new LlmStreamIncompleteError(provider.name, 0);
+      return {
+        first,
+        next: () => next('idle', deadlines.idleTimeoutMs),
+        release: () => {
+          stop();
+          stalled.abort(new Error('stream released'));
+        },
+      };
+    },
+    { signal: caller },
+  );
+}
+
+/**
+ * A stream that broke after its opening was counted a success by its circuit: the break is
+ * recorded as a failure of its own (unless the circuit has opened meanwhile and would refuse it).
+ */
+function recordFailure(provider: Provider, error: unknown): void {
+  const state = provider.breaker.state;
+  if (state === 'open' || state === 'forced_open') return;
+  provider.breaker.execute(() => Promise.reject(error)).catch(() => {});
 }

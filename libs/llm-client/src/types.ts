@@ -1,20 +1,18 @@
-import type { BreakerConfig, BreakerRegistry, CircuitState } from '@gl-vcci/breaker-core';
-
-/** The logger type of breaker-core (pino), so this package needs no logging dependency of its own. */
-export type LlmLogger = BreakerRegistry['logger'];
+import type { BreakerConfig, BreakerRegistry, Logger, ValueSource } from '@gl-vcci/breaker-core';
+import type { ClientStatus, KeyValueStore } from '@gl-vcci/breaker-core/client';
 
 /** The providers this client speaks to; each has its own circuit, `llm_providers.<name>`. */
 export type ProviderName = 'claude' | 'openai';
 
-/** Where an answer came from: the primary, the response cache, or the secondary after the primary failed or refused. */
-export type LlmSource = 'live' | 'cache' | 'failover';
+/** Where an answer came from: `live` (the first provider), `cache`, or `failover` (the other provider). */
+export type LlmSource = Extract<ValueSource, 'live' | 'cache' | 'failover'>;
 
 export interface LlmMessage {
   role: 'user' | 'assistant';
   content: string;
 }
 
-/** A provider-independent request: the same one goes to the secondary on failover. */
+/** A provider-independent request: the same one goes to the other provider on failover. */
 export interface LlmRequest {
   /** A single user turn; give either `prompt` or `messages`. */
   prompt?: string;
@@ -32,6 +30,12 @@ export interface LlmRequest {
 export interface LlmCallOptions {
   /** Aborts the call: it rejects with the signal's reason, never fails over and never trips a circuit. */
   signal?: AbortSignal;
+  /**
+   * Caches a cacheable answer even when it is not a whole one: stopped by `maxTokens` (or any
+   * stop reason but a natural end) or empty. Off by default: a truncated answer served again for
+   * an hour is rarely what a caller wants.
+   */
+  cacheIncomplete?: boolean;
 }
 
 export interface LlmUsage {
@@ -45,6 +49,8 @@ export interface LlmResult {
   model: string;
   /** Tokens this call spent: zero for a cache hit. */
   usage: LlmUsage;
+  /** The provider's reason for ending: `end_turn`, `max_tokens`, `stop_sequence` (Anthropic); `stop`, `length`, `content_filter` (OpenAI). */
+  stopReason: string | undefined;
   source: LlmSource;
 }
 
@@ -57,15 +63,7 @@ export interface CachedCompletion {
   provider: ProviderName;
   model: string;
   usage: LlmUsage;
-}
-
-/**
- * A store for answers, the shape factor-client's FactorCache has, so a cache-client adapter fits.
- * `get` resolves `undefined` on a miss. A store that throws is logged and treated as a miss.
- */
-export interface LlmResponseCache<T = CachedCompletion> {
-  get(key: string): Promise<T | undefined>;
-  set(key: string, value: T, ttlMs: number): Promise<void>;
+  stopReason: string | undefined;
 }
 
 /** USD per million tokens. */
@@ -75,7 +73,7 @@ export interface LlmPrices {
 }
 
 export interface LlmProviderOptions {
-  /** Default: `ANTHROPIC_API_KEY` / `OPENAI_API_KEY`. Never logged. */
+  /** Default: `ANTHROPIC_API_KEY` / `OPENAI_API_KEY`. Never logged nor shown in an error. */
   apiKey?: string;
   /** Default: the public API (`https://api.anthropic.com`, `https://api.openai.com/v1`). */
   baseURL?: string;
@@ -83,6 +81,11 @@ export interface LlmProviderOptions {
   model?: string;
   /** Prices for `greenlang_llm_cost_usd_total` (default: config `input_price_per_mtok` / `output_price_per_mtok`). */
   prices?: LlmPrices;
+  /**
+   * The provider asked when this one cannot answer (default: config `failover`); `false` for
+   * none, whatever the file says. The provider naming a failover is tried first.
+   */
+  failover?: ProviderName | false;
   /** Breaker settings over the config file's (`name` and `classify` are the client's). */
   breaker?: Partial<Omit<BreakerConfig, 'name' | 'classify'>>;
 }
@@ -95,37 +98,46 @@ export interface LlmStreamOptions {
 }
 
 export interface LlmClientOptions {
-  /** The providers to use; at least one. Which one is primary is the config's `primary: true`. */
-  providers: Partial<Record<ProviderName, LlmProviderOptions>>;
   /** breaker-core's registry: circuits, config, metrics, logger and clock. */
   registry: BreakerRegistry;
-  /** Where cacheable answers are kept (default: in-process LRU of `cacheMaxEntries`); `false` turns caching off. */
-  cache?: LlmResponseCache | false;
-  /** How long a cached answer is served (default: the primary's config `cache_ttl`, else 3 600 000). */
+  /** Parent of the client's child logger (default `registry.logger`). */
+  logger?: Logger;
+  /** The providers to use; at least one. Which one is tried first: the one naming a `failover`. */
+  providers: Partial<Record<ProviderName, LlmProviderOptions>>;
+  /** Where cacheable answers are kept (default: an in-process LocalStore of `local.maxEntries`); `false` turns caching off. */
+  cache?: KeyValueStore<CachedCompletion> | false;
+  /** Bounds of the default in-process cache (default 1 000 entries, no byte bound). */
+  local?: { maxEntries?: number; maxBytes?: number };
+  /** How long a cached answer is served (default: the first provider's config `cache_ttl`, else 3 600 000). */
   cacheTtlMs?: number;
-  /** Size of the default in-process cache (default 1 000). */
-  cacheMaxEntries?: number;
+  /** Longest wait for a cache read before it counts as a miss (default 250). */
+  cacheReadTimeoutMs?: number;
   /** Deadlines of `stream()`. */
   stream?: LlmStreamOptions;
-  /** Parent of the client's child logger (default `registry.logger`). */
-  logger?: LlmLogger;
 }
 
 export interface LlmProviderStatus {
   name: ProviderName;
   model: string;
-  primary: boolean;
-  circuit: CircuitState;
+  /** The provider asked when this one cannot answer. */
+  failover: ProviderName | undefined;
+}
+
+export interface LlmClientStatus extends ClientStatus {
+  /** The providers in the order they are tried. */
+  providers: LlmProviderStatus[];
 }
 
 export interface LlmClient {
-  /** One answer: from the cache, the primary, or the secondary when the primary is down or refuses. */
+  /** One answer: from the cache, the first provider, or the other when the first is down or refuses. */
   generate(request: LlmRequest, options?: LlmCallOptions): Promise<LlmResult>;
   /**
    * A streamed answer. It fails over only before the first text arrives; after that an error
-   * ends the stream. The circuit records the outcome when the stream ends.
+   * ends the stream. The answer is whole only once the provider says so.
    */
   stream(request: LlmRequest, options?: LlmCallOptions): AsyncIterable<LlmStreamEvent>;
-  /** The providers in the order they are tried, with their circuit state. */
-  providers(): LlmProviderStatus[];
+  /** Each circuit's state, the providers in the order they are tried, and whether the client is closed. */
+  status(): LlmClientStatus;
+  /** Abandons calls in flight (they reject with LlmClosedError) and refuses new ones. */
+  close(): Promise<void>;
 }

@@ -1,14 +1,15 @@
-import { BreakerRegistry, type CircuitBreaker, loadConfig } from '@gl-vcci/breaker-core';
-import { capturingLogger, ManualClock, silentLogger } from '@gl-vcci/breaker-core/testing';
+import type { BreakerRegistry, CircuitBreaker } from '@gl-vcci/breaker-core';
+import { capturingLogger, type ManualClock, testRegistry } from '@gl-vcci/breaker-core/testing';
 import { type AnthropicSimulator, startAnthropicSimulator } from '@gl-vcci/upstreams/anthropic';
 import { type OpenAISimulator, startOpenAISimulator } from '@gl-vcci/upstreams/openai';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterEach } from 'vitest';
 import { createLlmClient } from '../src/client.js';
 import type { LlmClient, LlmClientOptions } from '../src/types.js';
 
 /**
- * The providers' config blocks the tests run with: claude primary, a count window so a circuit
+ * The providers' config blocks the tests run with: claude first, openai its failover (`primary`
+ * stays, as in the shipped file, read by no client), a count window so a circuit
  * opens after two failures, 30 s open (moved past with the ManualClock), a 5 s call deadline,
  * prices for the cost metric, a 60 s response cache.
  */
@@ -16,6 +17,7 @@ export const LLM_CONFIG = `
 llm_providers:
   claude:
     primary: true
+    failover: openai
     window_calls: 10
     fail_max: 2
     timeout_duration: 30
@@ -75,14 +77,10 @@ export async function harness(
   open.push(() => claude.close());
   const openai = await startOpenAISimulator();
   open.push(() => openai.close());
-  const prom = new Registry();
-  const clock = new ManualClock(1_000_000);
-  const captured = options.capture ? capturingLogger() : { logger: silentLogger(), lines: [] };
-  const registry = new BreakerRegistry({
-    config: loadConfig(options.yaml ?? LLM_CONFIG),
-    metrics: { registry: prom },
-    logger: captured.logger,
-    clock,
+  const captured = options.capture ? capturingLogger() : undefined;
+  const { registry, prom, clock } = testRegistry({
+    config: options.yaml ?? LLM_CONFIG,
+    ...(captured ? { logger: captured.logger } : {}),
   });
   const client = createLlmClient({
     providers: {
@@ -93,6 +91,7 @@ export async function harness(
     stream: { firstTokenTimeoutMs: FIRST_TOKEN_TIMEOUT_MS, idleTimeoutMs: IDLE_TIMEOUT_MS },
     ...options.client,
   });
+  open.push(() => client.close());
   return {
     client,
     claude,
@@ -100,7 +99,7 @@ export async function harness(
     registry,
     clock,
     prom,
-    lines: captured.lines,
+    lines: captured?.lines ?? [],
     breaker: (name) => registry.get(`llm_providers.${name}`)!,
     metric: (name) => prom.getSingleMetricAsString(name),
   };

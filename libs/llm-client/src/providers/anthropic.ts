@@ -32,6 +32,7 @@ export function anthropicAdapter(options: AdapterOptions): ProviderAdapter {
         text,
         model: message.model,
         usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens },
+        stopReason: message.stop_reason ?? undefined,
       };
     },
     async *stream(request, model, signal): AsyncIterable<StreamPart> {
@@ -39,6 +40,8 @@ export function anthropicAdapter(options: AdapterOptions): ProviderAdapter {
       let answered = model;
       let inputTokens = 0;
       let outputTokens = 0;
+      let stopReason: string | undefined;
+      let stopped = false;
       for await (const event of events) {
         if (event.type === 'message_start') {
           answered = event.message.model;
@@ -49,9 +52,13 @@ export function anthropicAdapter(options: AdapterOptions): ProviderAdapter {
         } else if (event.type === 'message_delta') {
           // Cumulative: the final count of output tokens.
           outputTokens = event.usage.output_tokens;
+          stopReason = event.delta.stop_reason ?? stopReason;
+        } else if (event.type === 'message_stop') {
+          stopped = true;
         }
       }
-      yield { type: 'usage', usage: { inputTokens, outputTokens }, model: answered };
+      // `message_stop` is the one sign the answer is whole: a cut connection ends the SDK's iteration quietly.
+      if (stopped) yield { type: 'end', usage: { inputTokens, outputTokens }, model: answered, stopReason };
     },
   };
 }

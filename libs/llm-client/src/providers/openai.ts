@@ -34,6 +34,7 @@ export function openaiAdapter(options: AdapterOptions): ProviderAdapter {
           inputTokens: completion.usage?.prompt_tokens ?? 0,
           outputTokens: completion.usage?.completion_tokens ?? 0,
         },
+        stopReason: completion.choices[0]?.finish_reason ?? undefined,
       };
     },
     async *stream(request, model, signal): AsyncIterable<StreamPart> {
@@ -42,16 +43,20 @@ export function openaiAdapter(options: AdapterOptions): ProviderAdapter {
         { signal },
       );
       let answered = model;
-      let usage = { inputTokens: 0, outputTokens: 0 };
+      let stopReason: string | undefined;
+      let usage: { inputTokens: number; outputTokens: number } | undefined;
       for await (const chunk of chunks) {
         answered = chunk.model;
-        const text = chunk.choices[0]?.delta?.content;
-        if (text) yield { type: 'text', text };
+        const choice = chunk.choices[0];
+        if (choice?.delta?.content) yield { type: 'text', text: choice.delta.content };
+        if (choice?.finish_reason) stopReason = choice.finish_reason;
         if (chunk.usage) {
           usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
         }
       }
-      yield { type: 'usage', usage, model: answered };
+      // The SDK swallows `[DONE]` and ends a cut connection quietly. With include_usage the API
+      // sends the usage chunk last, after the finish_reason chunk: both seen, the answer is whole.
+      if (stopReason !== undefined && usage !== undefined) yield { type: 'end', usage, model: answered, stopReason };
     },
   };
 }
