@@ -3,6 +3,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shared } from '../test/support.js';
 import { classifyPgError } from './classify.js';
+import { DbPoolFullError } from './errors.js';
+import { fromPg } from './pg-errors.js';
 
 /** A server error as pg builds it (pg-protocol's DatabaseError: SQLSTATE in `code`, and a severity). */
 function sqlState(code: string, severity = 'ERROR'): Error {
@@ -46,6 +48,9 @@ describe('classifyPgError: the failure table', () => {
     ['08004 rejected_establishment', sqlState('08004')],
     ['08006 connection_failure', sqlState('08006')],
     ['08007 transaction_resolution_unknown', sqlState('08007')],
+    ['28P01 invalid_password (credentials refused: the deployment’s fault)', sqlState('28P01', 'FATAL')],
+    ['28000 invalid_authorization_specification (no such role)', sqlState('28000', 'FATAL')],
+    ['the client’s detached copy of 57P01', fromPg(sqlState('57P01', 'FATAL'))],
   ])('%s is a failure: the database is unavailable', (_, error) => {
     expect(classifyPgError(error)).toBe('failure');
   });
@@ -65,9 +70,9 @@ describe('classifyPgError: the failure table', () => {
     ['40001 serialization_failure', sqlState('40001')],
     ['40P01 deadlock_detected', sqlState('40P01')],
     ['08P01 protocol_violation (a wrong bind-parameter count)', sqlState('08P01')],
-    ['28P01 invalid_password', sqlState('28P01', 'FATAL')],
-    ['28000 invalid_authorization_specification', sqlState('28000', 'FATAL')],
     ['3D000 database does not exist', sqlState('3D000', 'FATAL')],
+    ['DbRequestError (the server refused the caller’s statement)', fromPg(sqlState('23505'))],
+    ['DbPoolFullError (every connection busy: our own saturation)', new DbPoolFullError('primary', 2_000)],
     ['a parameter that cannot be serialized', new TypeError('Do not know how to serialize a BigInt')],
     ['a thrown string', 'nope'],
     ['undefined', undefined],

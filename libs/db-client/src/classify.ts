@@ -42,22 +42,38 @@ const UNAVAILABLE_SQLSTATES: ReadonlySet<string> = new Set([
 /** statement_timeout (or a cancel request): the server is up but slow, see classifyPgError. */
 const QUERY_CANCELED = '57014';
 
+/** Errors of this client that pass through the circuit: the caller's or the application's own. */
+const OWN_CODES: ReadonlySet<string> = new Set([
+  'DB_REQUEST_REJECTED', // the server refused the caller's statement
+  'DB_POOL_FULL', // every connection busy: our own saturation, like BulkheadFullError
+  'DB_INVALID_ARGUMENT',
+  'DB_CLOSED',
+  'DB_SESSION_BROKEN',
+  'DB_TRANSACTION_ABORTED',
+]);
+
 /**
  * Decides what an error from pg means for the `database.postgres` circuit:
  * - `failure`: the database is unreachable, going away or out of resources (counts against it);
  * - `success`: 57014, a statement timeout. The server answered, so it is not down, but the call
  *   was slow: it counts as a slow call (trips on `slow_call_rate`), never as a failure;
- * - `ignore`: the caller's or the configuration's fault: bad SQL or data (classes 22, 23, 42,
- *   21000, 25xxx, 2BP01), serialization failures and deadlocks (40001, 40P01: retry the
- *   transaction), 08P01 (a wrong bind-parameter count is a caller bug), authentication (28xxx),
- *   and every other error the server answered with. The error still reaches the caller as it is.
+ *   Credentials refused (28P01, 28000) are a failure too: the deployment's fault, not the
+ *   caller's, and every call would fail alike (the client logs them at error level);
+ * - `ignore`: the caller's fault: bad SQL or data (classes 22, 23, 42, 21000, 25xxx, 2BP01),
+ *   serialization failures and deadlocks (40001, 40P01: retry the transaction), 08P01 (a wrong
+ *   bind-parameter count is a caller bug), and every other error the server answered with; and
+ *   the client's own errors, among them DbPoolFullError (every connection busy: the
+ *   application's saturation, not the database's failure).
  */
 export function classifyPgError(error: unknown): Classification {
   if (typeof error !== 'object' || error === null) return 'ignore';
   const { code, syscall } = error as { code?: unknown; syscall?: unknown };
-  if (typeof code === 'string' && isSqlState(error, code)) {
-    if (code === QUERY_CANCELED) return 'success';
-    if (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('53')) return 'failure';
+  if (typeof code === 'string' && OWN_CODES.has(code)) return 'ignore';
+  const sqlState = sqlStateOf(error);
+  if (sqlState !== undefined) {
+    if (sqlState === QUERY_CANCELED) return 'success';
+    if (UNAVAILABLE_SQLSTATES.has(sqlState) || sqlState.startsWith('53')) return 'failure';
+    if (isCredentialsRefused(error)) return 'failure';
     return 'ignore';
   }
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'failure';
@@ -70,7 +86,17 @@ export function classifyPgError(error: unknown): Classification {
   return 'ignore';
 }
 
-/** A server error: pg's DatabaseError has a five-character SQLSTATE and a severity. */
-function isSqlState(error: object, code: string): boolean {
-  return code.length === 5 && typeof (error as { severity?: unknown }).severity === 'string';
+/**
+ * The SQLSTATE of a server error: pg's DatabaseError (and the client's copy of it) has a
+ * five-character `code` and a `severity`.
+ */
+export function sqlStateOf(error: unknown): string | undefined {
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  return typeof code === 'string' && code.length === 5 && typeof severity === 'string' ? code : undefined;
+}
+
+/** 28P01 invalid_password, 28000 invalid_authorization_specification (no such role, pg_hba refused). */
+export function isCredentialsRefused(error: unknown): boolean {
+  const sqlState = sqlStateOf(error);
+  return sqlState === '28P01' || sqlState === '28000';
 }

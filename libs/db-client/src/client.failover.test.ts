@@ -1,9 +1,13 @@
-import { CircuitOpenError, TimeoutError } from '@gl-vcci/breaker-core';
+import { CircuitOpenError, type FallbackExhaustedError, TimeoutError } from '@gl-vcci/breaker-core';
 import { waitFor } from '@gl-vcci/breaker-core/testing';
 import { startTcpProxy, type TcpProxy } from '@gl-vcci/upstreams/tcp-proxy';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { adminClient, harness, rejectionOf, shared, uniqueTable } from '../test/support.js';
-import { DbFailoverError } from './errors.js';
+import { DbUnavailableError } from './errors.js';
+
+/** The replica's error inside a DbUnavailableError. */
+const replicaError = (error: unknown) =>
+  ((error as DbUnavailableError).cause as FallbackExhaustedError).errors[1]?.error;
 
 const OPEN_MS = 10_000;
 const breaker = { failMax: 1, slidingWindow: { kind: 'count', size: 10 }, openDurationMs: OPEN_MS } as const;
@@ -96,7 +100,7 @@ describe.skipIf(!shared.available)('read failover and half-open probes', () => {
         await tx.query('SELECT 2');
       }),
     );
-    expect(error).not.toBeInstanceOf(DbFailoverError);
+    expect(error).not.toBeInstanceOf(DbUnavailableError);
     expect(replica.proxy.connections).toBe(0);
   });
 
@@ -105,13 +109,13 @@ describe.skipIf(!shared.available)('read failover and half-open probes', () => {
     await primary.proxy.mode('cut');
     await replica.proxy.mode('cut');
     const first = await rejectionOf(db.query('SELECT 1', [], { readOnly: true }));
-    expect(first).toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+    expect(replicaError(first)).toMatchObject({ code: 'ECONNREFUSED' });
     expect(await sample('greenlang_circuit_breaker_state{circuit_name="database.postgres_replica"}')).toBe(1);
     // Black-holed now: a connection attempt would hang for 2 s; the open circuit never tries.
     await replica.proxy.mode('blackhole');
     const second = await rejectionOf(db.query('SELECT 1', [], { readOnly: true }));
-    expect(second).toBeInstanceOf(DbFailoverError);
-    expect((second as DbFailoverError).cause).toBeInstanceOf(CircuitOpenError);
+    expect(second).toBeInstanceOf(DbUnavailableError);
+    expect(replicaError(second)).toBeInstanceOf(CircuitOpenError);
     expect(replica.proxy.connections).toBe(0);
   });
 
@@ -123,8 +127,8 @@ describe.skipIf(!shared.available)('read failover and half-open probes', () => {
     await waitFor(() => replica.proxy.connections === 1, 'the replica call to be under way');
     clock.advance(8_000);
     const error = await pending;
-    expect(error).toBeInstanceOf(DbFailoverError);
-    expect((error as DbFailoverError).cause).toBeInstanceOf(TimeoutError);
+    expect(error).toBeInstanceOf(DbUnavailableError);
+    expect(replicaError(error)).toBeInstanceOf(TimeoutError);
   });
 
   it('the replica pool is reported in greenlang_db_pool_connections{pool="replica"}', async () => {
@@ -138,17 +142,29 @@ describe.skipIf(!shared.available)('read failover and half-open probes', () => {
 
   it('a caller’s mistake on the primary is not retried on the replica', async () => {
     const { db } = withReplica();
-    expect(await rejectionOf(db.query('SELECT 1/0', [], { readOnly: true }))).toMatchObject({ code: '22012' });
+    expect(await rejectionOf(db.query('SELECT 1/0', [], { readOnly: true }))).toMatchObject({
+      code: 'DB_REQUEST_REJECTED',
+      sqlState: '22012',
+    });
     expect(replica.proxy.connections).toBe(0);
   });
 
-  it('when the replica fails too, DbFailoverError carries both errors', async () => {
+  it('when the replica fails too, DbUnavailableError lists both errors', async () => {
     const { db } = withReplica();
     await primary.proxy.mode('cut');
     await replica.proxy.mode('cut');
     const error = await rejectionOf(db.query('SELECT 1', [], { readOnly: true }));
-    expect(error).toBeInstanceOf(DbFailoverError);
-    expect(error).toMatchObject({ primaryError: { code: 'ECONNREFUSED' }, cause: { code: 'ECONNREFUSED' } });
+    expect(error).toBeInstanceOf(DbUnavailableError);
+    expect(error).toMatchObject({
+      code: 'DB_UNAVAILABLE',
+      cause: {
+        code: 'FALLBACK_EXHAUSTED',
+        errors: [
+          { source: 'live', upstream: 'database.postgres', error: { code: 'ECONNREFUSED' } },
+          { source: 'failover', upstream: 'database.postgres_replica', error: { code: 'ECONNREFUSED' } },
+        ],
+      },
+    });
   });
 
   it('with a probe, the half-open trial is SELECT 1 and the caller’s query runs on the closed circuit', async () => {

@@ -3,7 +3,7 @@ import { waitFor } from '@gl-vcci/breaker-core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, harness, rejectionOf, shared, uniqueTable } from '../test/support.js';
 import { classifyPgError } from './classify.js';
-import { DbClosedError, DbSessionBrokenError, DbTransactionAbortedError } from './errors.js';
+import { DbClosedError, type DbRequestError, DbSessionBrokenError, DbTransactionAbortedError } from './errors.js';
 
 describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', () => {
   const table = uniqueTable('db_client_items');
@@ -59,8 +59,8 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
     const codes = new Map<string, number>();
     const worker = async () => {
       for (let i = 0; i < 250; i++) {
-        const error = (await rejectionOf(db.query(`INSERT INTO ${table} (id) VALUES (1000)`))) as { code: string };
-        codes.set(error.code, (codes.get(error.code) ?? 0) + 1);
+        const error = (await rejectionOf(db.query(`INSERT INTO ${table} (id) VALUES (1000)`))) as DbRequestError;
+        codes.set(error.sqlState, (codes.get(error.sqlState) ?? 0) + 1);
       }
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
@@ -213,7 +213,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
     await db.withClient(async (session) => {
       leaked = session;
     });
-    expect(await rejectionOf(leaked!.query('SELECT 1'))).toMatchObject({ code: 'DB_INVALID_QUERY' });
+    expect(await rejectionOf(leaked!.query('SELECT 1'))).toMatchObject({ code: 'DB_INVALID_ARGUMENT' });
   });
 
   it('the process survives the backend of an idle pooled connection being terminated', async () => {

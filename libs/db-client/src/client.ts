@@ -1,43 +1,62 @@
 import {
   type CircuitBreaker,
-  CircuitOpenError,
   type Clock,
+  isCircuitOpenError,
+  isFallbackExhaustedError,
+  isTimeoutError,
+  type Logger,
   runWithDeadline,
-  TimeoutError,
 } from '@gl-vcci/breaker-core';
+import { durationMs, failover, parseOrThrow, raceAbort } from '@gl-vcci/breaker-core/client';
 import { Pool, type QueryResult, type QueryResultRow } from 'pg';
-import { classifyPgError } from './classify.js';
-import { acquire, type Lease, raceAbort, type Statement } from './connection.js';
+import { z } from 'zod';
+import { checkQuery, checkSessionOptions, type QuerySpec } from './arguments.js';
+import { classifyPgError, isCredentialsRefused } from './classify.js';
+import { acquire, destroyConnections, type Lease, type Statement } from './connection.js';
 import {
+  DbArgumentError,
   DbClosedError,
-  DbFailoverError,
-  DbQueryError,
   DbSessionBrokenError,
   DbTransactionAbortedError,
+  DbUnavailableError,
   errorFields,
 } from './errors.js';
 import { DbMetrics, outcomeOf, type QueryOutcome } from './metrics.js';
 import {
   CIRCUIT_NAME,
-  checkQuery,
-  checkSessionOptions,
+  DEFAULTS,
   QUERY_TIMEOUT_MARGIN_MS,
-  type QuerySpec,
   REPLICA_CIRCUIT_NAME,
   type ResolvedOptions,
+  type ResolvedPool,
   resolveOptions,
 } from './options.js';
+import { RecoveryCheck } from './recovery.js';
+import { PoolSlots } from './slots.js';
 import type {
+  CloseOptions,
   DbClient,
   DbClientOptions,
-  DbLogger,
   DbResult,
   DbSession,
   DbSource,
+  DbStatus,
   QueryOptions,
   SessionQueryOptions,
   TransactionOptions,
 } from './types.js';
+
+/** One server: its pool, the slots in front of it, its circuit. */
+interface Target {
+  role: 'primary' | 'replica';
+  circuit: string;
+  pool: Pool;
+  slots: PoolSlots;
+  breaker: CircuitBreaker;
+  recovery: RecoveryCheck | undefined;
+}
+
+const closeOptionsSchema = z.strictObject({ timeoutMs: durationMs().optional() }, { error: 'expected { timeoutMs? }' });
 
 /**
  * A pg Pool behind the `database.postgres` circuit: fail-fast pool settings, the caller's own
@@ -49,34 +68,65 @@ export function createDbClient(options: DbClientOptions): DbClient {
 }
 
 class PostgresClient implements DbClient {
-  readonly #breaker: CircuitBreaker;
-  readonly #pool: Pool;
-  readonly #replica: { pool: Pool; breaker: CircuitBreaker } | undefined;
+  readonly #primary: Target;
+  readonly #replica: Target | undefined;
   readonly #statementTimeoutMs: number;
   readonly #probeSql: string | undefined;
   readonly #metrics: DbMetrics;
-  readonly #log: DbLogger;
+  readonly #log: Logger;
   readonly #clock: Clock;
   #probing: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(o: ResolvedOptions) {
     this.#log = o.logger.child({ client: 'db', circuit: CIRCUIT_NAME });
-    // First, before any pool exists: a second client with other breaker settings is refused here.
-    this.#breaker = o.registry.breaker(CIRCUIT_NAME, o.breaker);
     this.#clock = o.registry.clock;
     this.#statementTimeoutMs = o.primary.statementTimeoutMs;
     this.#probeSql = o.probe;
-    // Its own circuit, on the primary's deadline: a dead replica is shed like a dead primary.
-    const replicaBreaker =
-      o.replica &&
-      o.registry.breaker(REPLICA_CIRCUIT_NAME, { ...o.breaker, callTimeoutMs: this.#breaker.config.callTimeoutMs });
-    this.#pool = this.#makePool(o.primary.config, 'primary');
-    this.#replica = o.replica &&
-      replicaBreaker && { pool: this.#makePool(o.replica.config, 'replica'), breaker: replicaBreaker };
+    const target = (pool: ResolvedOptions['primary'], circuit: string): Target => {
+      const t: Target = {
+        role: pool.role,
+        circuit,
+        pool: this.#makePool(pool),
+        slots: new PoolSlots({
+          size: pool.size,
+          maxWaiting: pool.maxWaiting,
+          waitMs: pool.connectionTimeoutMs,
+          clock: this.#clock,
+          role: pool.role,
+        }),
+        breaker: pool.breaker,
+        recovery: undefined,
+      };
+      if (o.recoveryCheckMs !== undefined) {
+        t.recovery = new RecoveryCheck({
+          breaker: pool.breaker,
+          clock: this.#clock,
+          intervalMs: o.recoveryCheckMs,
+          check: (signal) => this.#recoveryCheck(t, o.recoverySql, signal),
+          log: this.#log.child({ circuit }),
+        });
+      }
+      return t;
+    };
+    this.#primary = target(o.primary, CIRCUIT_NAME);
+    this.#replica = o.replica && target(o.replica, REPLICA_CIRCUIT_NAME);
+    const counts = (t: Target) => ({
+      get totalCount() {
+        return t.pool.totalCount;
+      },
+      get idleCount() {
+        return t.pool.idleCount;
+      },
+      get waitingCount() {
+        return t.slots.waiting;
+      },
+    });
     this.#metrics = new DbMetrics(
       o.registry.metricsRegistry,
-      this.#replica ? { primary: this.#pool, replica: this.#replica.pool } : { primary: this.#pool },
+      this.#replica
+        ? { primary: counts(this.#primary), replica: counts(this.#replica) }
+        : { primary: counts(this.#primary) },
     );
   }
 
@@ -91,18 +141,22 @@ class PostgresClient implements DbClient {
     const start = this.#clock.now();
     let outcome: QueryOutcome = 'success';
     try {
-      try {
-        await this.#probeIfHalfOpen(signal);
-        const result = await this.#breaker.execute((s) => this.#runOnce<R>(this.#pool, spec, s), { signal });
-        return sourced(result, 'live');
-      } catch (primaryError) {
-        if (!(readOnly && this.#replica && !signal?.aborted && shouldFailOver(primaryError))) throw primaryError;
-        outcome = 'failover';
-        return await this.#onReplica<R>(this.#replica, spec, primaryError, start);
-      }
+      const replica = this.#replica;
+      if (!(readOnly && replica)) return sourced(await this.#onPrimary<R>(spec, signal), 'live');
+      const { value, source } = await failover<QueryResult<R>>(
+        [
+          { name: CIRCUIT_NAME, run: () => this.#onPrimary<R>(spec, signal) },
+          { name: REPLICA_CIRCUIT_NAME, run: () => this.#onReplica<R>(replica, spec, start) },
+        ],
+        // The caller's own mistake (bad SQL) is theirs whichever server said so.
+        { signal, stopOn: (error) => !shouldFailOver(error) },
+      );
+      if (source === 'failover') outcome = 'failover';
+      return sourced(value, source === 'failover' ? 'failover' : 'live');
     } catch (error) {
-      outcome = outcomeOf(error, signal);
-      throw error;
+      const thrown = isFallbackExhaustedError(error) ? new DbUnavailableError(error) : error;
+      outcome = outcomeOf(thrown, signal);
+      throw thrown;
     } finally {
       this.#observe(spec, outcome, start);
     }
@@ -116,20 +170,50 @@ class PostgresClient implements DbClient {
     return this.#session(fn, options, false);
   }
 
-  close(): Promise<void> {
+  status(): DbStatus {
+    const pool = (t: Target) => ({ total: t.pool.totalCount, idle: t.pool.idleCount, waiting: t.slots.waiting });
+    const targets = this.#replica ? [this.#primary, this.#replica] : [this.#primary];
+    return {
+      circuits: Object.fromEntries(targets.map((t) => [t.circuit, t.breaker.state])),
+      closed: this.#closing !== undefined,
+      pools: this.#replica
+        ? { primary: pool(this.#primary), replica: pool(this.#replica) }
+        : { primary: pool(this.#primary) },
+    };
+  }
+
+  close(options?: CloseOptions): Promise<void> {
+    const { timeoutMs = DEFAULTS.closeTimeoutMs } = parseOrThrow(
+      closeOptionsSchema,
+      options ?? {},
+      'close',
+      (_message, issues) => new DbArgumentError(issues),
+    );
     this.#closing ??= (async () => {
+      const targets = this.#replica ? [this.#primary, this.#replica] : [this.#primary];
+      for (const t of targets) t.slots.close();
       this.#metrics.close();
-      await Promise.all([this.#pool.end(), this.#replica?.pool.end()]);
+      // Graceful first (Terminate, held connections released by their callers); a server that
+      // does not answer, or a statement still running, gets its sockets destroyed at the bound.
+      const timer = this.#clock.setTimeout(() => {
+        const destroyed = targets.reduce((n, t) => n + destroyConnections(t.pool), 0);
+        if (destroyed > 0) this.#log.warn({ destroyed, timeoutMs }, 'close: connections destroyed after the timeout');
+      }, timeoutMs);
+      try {
+        await Promise.all(targets.flatMap((t) => [t.recovery?.close(), t.pool.end()]));
+      } finally {
+        this.#clock.clearTimeout(timer);
+      }
     })();
     return this.#closing;
   }
 
-  #makePool(config: ResolvedOptions['primary']['config'], role: 'primary' | 'replica'): Pool {
-    const pool = new Pool(config);
+  #makePool(resolved: ResolvedPool): Pool {
+    const pool = new Pool(resolved.config);
     // Without this listener an idle connection whose backend dies crashes the process.
     pool.on('error', (error) => {
       this.#metrics?.connectionError('idle');
-      this.#log.warn({ pool: role, ...errorFields(error) }, 'idle database connection failed and was dropped');
+      this.#log.warn({ pool: resolved.role, ...errorFields(error) }, 'idle database connection failed and was dropped');
     });
     return pool;
   }
@@ -139,47 +223,103 @@ class PostgresClient implements DbClient {
     this.#log.warn(errorFields(error), 'held database connection failed');
   };
 
-  async #runOnce<R extends QueryResultRow>(pool: Pool, spec: QuerySpec, signal: AbortSignal): Promise<QueryResult<R>> {
-    const lease = await acquire(pool, signal, this.#onHeldError);
-    try {
-      const { timeoutMs } = spec.options;
-      if (timeoutMs === undefined) return await lease.run<R>(statement(spec), signal);
-      // A shorter statement_timeout for this statement only: the server stops it, not just us.
-      await lease.run({ text: `SET statement_timeout = ${timeoutMs}` }, signal);
+  /**
+   * A connection of `target` for `work`, through its circuit. The slot is waited for outside the
+   * circuit (a full pool is our saturation, not the database's failure, and the deadline is for
+   * the server); while the circuit refuses calls, straight to it, so it rejects without waiting.
+   */
+  async #withLease<T>(
+    target: Target,
+    signal: AbortSignal | undefined,
+    work: (lease: Lease, s: AbortSignal) => Promise<T>,
+    keep = false,
+  ): Promise<T> {
+    let started = false;
+    const call = async (slot: () => void, s: AbortSignal) => {
+      started = true; // the slot is acquire's from here, then the lease's
+      const lease = await this.#connect(target, slot, s);
+      if (keep) return work(lease, s);
       try {
-        return await lease.run<R>({ ...statement(spec), query_timeout: timeoutMs + QUERY_TIMEOUT_MARGIN_MS }, signal);
+        return await work(lease, s);
       } finally {
-        if (!lease.broken) await lease.run({ text: 'RESET statement_timeout' }).catch((error) => lease.spoil(error));
+        lease.release();
       }
-    } finally {
-      lease.release();
+    };
+    const { breaker, slots } = target;
+    if (breaker.state === 'open' || breaker.state === 'forced_open') {
+      return breaker.execute(async (s) => call(await slots.take(s), s), { signal });
     }
+    const slot = await slots.take(signal);
+    try {
+      return await breaker.execute((s) => call(slot, s), { signal });
+    } catch (error) {
+      if (!started) slot(); // the circuit refused the call
+      throw error;
+    }
+  }
+
+  async #connect(target: Target, slot: () => void, signal: AbortSignal): Promise<Lease> {
+    try {
+      return await acquire(target.pool, slot, signal, this.#onHeldError);
+    } catch (error) {
+      if (isCredentialsRefused(error)) {
+        this.#log.error(
+          { pool: target.role, ...errorFields(error) },
+          `credentials refused by ${target.circuit} (SQLSTATE ${(error as { code: string }).code}): check the user and password`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  async #runOnce<R extends QueryResultRow>(
+    lease: Lease,
+    spec: QuerySpec,
+    signal: AbortSignal,
+  ): Promise<QueryResult<R>> {
+    const { timeoutMs } = spec.options;
+    if (timeoutMs === undefined) return lease.run<R>(statement(spec), signal);
+    // A shorter statement_timeout for this statement only: the server stops it, not just us.
+    await lease.run({ text: `SET statement_timeout = ${timeoutMs}` }, signal);
+    try {
+      return await lease.run<R>({ ...statement(spec), query_timeout: timeoutMs + QUERY_TIMEOUT_MARGIN_MS }, signal);
+    } finally {
+      if (!lease.broken) await lease.run({ text: 'RESET statement_timeout' }).catch((error) => lease.spoil(error));
+    }
+  }
+
+  async #onPrimary<R extends QueryResultRow>(spec: QuerySpec, signal: AbortSignal | undefined) {
+    await this.#probeIfHalfOpen(signal);
+    return this.#withLease(this.#primary, signal, (lease, s) => this.#runOnce<R>(lease, spec, s));
   }
 
   /**
    * On the replica's own circuit (so a dead replica is shed too), and within what is left of the
    * caller's deadline (the primary circuit's callTimeoutMs, counted from the start of the call).
    */
-  async #onReplica<R extends QueryResultRow>(
-    replica: { pool: Pool; breaker: CircuitBreaker },
-    spec: QuerySpec,
-    primaryError: unknown,
-    start: number,
-  ) {
-    this.#log.debug(errorFields(primaryError), 'read-only query failing over to the replica');
+  #onReplica<R extends QueryResultRow>(replica: Target, spec: QuerySpec, start: number) {
+    this.#log.debug('read-only query failing over to the replica');
     const { signal } = spec.options;
-    const deadline = this.#breaker.config.callTimeoutMs;
+    const deadline = this.#primary.breaker.config.callTimeoutMs;
     const timeoutMs = deadline === undefined ? undefined : Math.max(0, start + deadline - this.#clock.now());
+    return runWithDeadline((s) => this.#withLease(replica, s, (lease, r) => this.#runOnce<R>(lease, spec, r)), {
+      timeoutMs,
+      signal,
+      clock: this.#clock,
+      circuitName: REPLICA_CIRCUIT_NAME,
+    });
+  }
+
+  /** One connection and the probe's SQL, outside the circuit (which is open); false when no slot is free. */
+  async #recoveryCheck(target: Target, sql: string, signal: AbortSignal): Promise<boolean> {
+    const slot = target.slots.tryTake();
+    if (!slot) return false;
+    const lease = await this.#connect(target, slot, signal);
     try {
-      const result = await runWithDeadline(
-        (s) => replica.breaker.execute((r) => this.#runOnce<R>(replica.pool, spec, r), { signal: s }),
-        { timeoutMs, signal, clock: this.#clock, circuitName: REPLICA_CIRCUIT_NAME },
-      );
-      return sourced(result, 'failover');
-    } catch (replicaError) {
-      // The caller's own mistake (bad SQL) is theirs whichever server said so; an abort is an abort.
-      if (signal?.aborted || !shouldFailOver(replicaError)) throw replicaError;
-      throw new DbFailoverError(primaryError, replicaError);
+      await lease.run({ text: sql }, signal);
+      return true;
+    } finally {
+      lease.release();
     }
   }
 
@@ -187,16 +327,13 @@ class PostgresClient implements DbClient {
   async #probeIfHalfOpen(signal: AbortSignal | undefined): Promise<void> {
     const sql = this.#probeSql;
     if (sql === undefined) return;
-    const breaker = this.#breaker;
+    const breaker = this.#primary.breaker;
     for (let i = 0; i < breaker.config.successThreshold && breaker.state === 'half_open'; i++) {
       if (!this.#probing) {
-        const spec: QuerySpec = { text: sql, values: undefined, options: {} };
-        const probe = breaker
-          .execute((s) => this.#runOnce(this.#pool, spec, s))
-          .then(
-            () => {},
-            (error: unknown) => this.#log.info(errorFields(error), 'half-open probe failed'),
-          );
+        const probe = this.#withLease(this.#primary, undefined, (lease, s) => lease.run({ text: sql }, s)).then(
+          () => {},
+          (error: unknown) => this.#log.info(errorFields(error), 'half-open probe failed'),
+        );
         this.#probing = probe;
         void probe.then(() => {
           if (this.#probing === probe) this.#probing = undefined;
@@ -211,15 +348,13 @@ class PostgresClient implements DbClient {
     options: TransactionOptions | undefined,
     transactional: boolean,
   ): Promise<T> {
-    if (typeof fn !== 'function') {
-      throw new DbQueryError([{ path: 'fn', message: `expected a function, got ${typeof fn}` }]);
-    }
-    const { signal } = checkSessionOptions(options);
+    const { signal } = checkSessionOptions(fn, options);
     this.#ensureOpen();
     await this.#probeIfHalfOpen(signal);
-    const lease = await this.#breaker.execute(
-      async (s) => {
-        const held = await acquire(this.#pool, s, this.#onHeldError);
+    const lease = await this.#withLease(
+      this.#primary,
+      signal,
+      async (held, s) => {
         try {
           if (transactional) await held.run({ text: 'BEGIN' }, s);
           // The circuit may have given up on this call (deadline, abort): nobody would release it.
@@ -230,7 +365,7 @@ class PostgresClient implements DbClient {
         }
         return held;
       },
-      { signal },
+      true,
     );
     const session: DbSession = {
       query: <R extends QueryResultRow>(text: string, params?: readonly unknown[], opts?: SessionQueryOptions) =>
@@ -260,7 +395,7 @@ class PostgresClient implements DbClient {
   ): Promise<DbResult<R>> {
     const spec = checkQuery(text, params, options, 'session', this.#statementTimeoutMs);
     if (lease.released) {
-      throw new DbQueryError([
+      throw new DbArgumentError([
         { path: 'session', message: 'expected a query inside its callback, which has returned' },
       ]);
     }
@@ -270,7 +405,8 @@ class PostgresClient implements DbClient {
     const start = this.#clock.now();
     let outcome: QueryOutcome = 'success';
     try {
-      return sourced(await this.#breaker.execute((s) => lease.run<R>(statement(spec), s), { signal }), 'live');
+      const result = await this.#primary.breaker.execute((s) => lease.run<R>(statement(spec), s), { signal });
+      return sourced(result, 'live');
     } catch (error) {
       outcome = outcomeOf(error, signal);
       throw error;
@@ -331,6 +467,7 @@ function sourced<R extends QueryResultRow>(result: QueryResult<R>, source: DbSou
   return { command: r.command, rowCount: r.rowCount, oid: r.oid, fields: r.fields, rows: r.rows, source };
 }
 
+/** Worth asking the replica: the primary refused (open circuit), ran out of time or is unavailable. */
 function shouldFailOver(error: unknown): boolean {
-  return error instanceof CircuitOpenError || error instanceof TimeoutError || classifyPgError(error) === 'failure';
+  return isCircuitOpenError(error) || isTimeoutError(error) || classifyPgError(error) === 'failure';
 }

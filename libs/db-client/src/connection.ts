@@ -1,6 +1,9 @@
 import { connect as tcpConnect } from 'node:net';
+import { raceAbort } from '@gl-vcci/breaker-core/client';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { classifyPgError } from './classify.js';
+import { fromPg } from './pg-errors.js';
+import type { ReleaseSlot } from './slots.js';
 
 /** A statement as pg takes it, with pg's per-query client-side timeout. */
 export interface Statement extends QueryConfig<unknown[]> {
@@ -14,46 +17,41 @@ const READY_WAIT_MS = 1_000;
 export type HeldErrorHandler = (error: Error) => void;
 
 /**
- * Settles as `promise` does, unless `signal` aborts first: then rejects at once with its reason,
- * after calling `onAbort` (which deals with whatever `promise` still brings). The one "race a
- * promise against an abort signal" of this package: no listener outlives the race.
+ * Takes a connection from the pool for the holder of `slot` (given back with the connection). If
+ * `signal` aborts first, rejects at once with its reason, and the connection, should it come
+ * later, goes straight back to the pool. pg's errors come out through `fromPg`.
  */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort?: () => void): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      onAbort?.();
-      reject(signal.reason);
-    };
-    if (signal.aborted) return abort();
-    signal.addEventListener('abort', abort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', abort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(error);
-      },
-    );
-  });
-}
-
-/**
- * Takes a connection from the pool. If `signal` aborts first, rejects at once with its reason, and
- * the connection, should it come later, goes straight back to the pool.
- */
-export async function acquire(pool: Pool, signal: AbortSignal, onHeldError: HeldErrorHandler): Promise<Lease> {
-  if (signal.aborted) throw signal.reason;
+export async function acquire(
+  pool: Pool,
+  slot: ReleaseSlot,
+  signal: AbortSignal,
+  onHeldError: HeldErrorHandler,
+): Promise<Lease> {
+  if (signal.aborted) {
+    slot();
+    throw signal.reason;
+  }
   const connecting = pool.connect();
-  const client = await raceAbort(connecting, signal, () => {
-    connecting.then(
-      (late) => late.release(),
-      () => {},
-    );
-  });
-  return new Lease(client, onHeldError);
+  let abandoned = false;
+  let client: PoolClient;
+  try {
+    client = await raceAbort(connecting, signal, () => {
+      abandoned = true;
+      // The slot is free once the connection it was for is back in the pool (or never came).
+      connecting.then(
+        (late) => {
+          late.release();
+          slot();
+        },
+        () => slot(),
+      );
+    });
+  } catch (error) {
+    if (abandoned) throw error;
+    slot();
+    throw fromPg(error);
+  }
+  return new Lease(client, slot, onHeldError);
 }
 
 /**
@@ -63,9 +61,10 @@ export async function acquire(pool: Pool, signal: AbortSignal, onHeldError: Held
  */
 export class Lease {
   readonly #client: PoolClient;
+  readonly #slot: ReleaseSlot;
   readonly #onHeldError: HeldErrorHandler;
   readonly #onError = (error: Error) => {
-    this.#broken ??= error;
+    this.#broken ??= fromPg(error);
     // pg emits twice for one death (the server's FATAL message, then the socket's end): report it once.
     if (this.#failed) return;
     this.#failed = true;
@@ -75,8 +74,9 @@ export class Lease {
   #failed = false;
   #released = false;
 
-  constructor(client: PoolClient, onHeldError: HeldErrorHandler) {
+  constructor(client: PoolClient, slot: ReleaseSlot, onHeldError: HeldErrorHandler) {
     this.#client = client;
+    this.#slot = slot;
     this.#onHeldError = onHeldError;
     client.on('error', this.#onError);
   }
@@ -101,8 +101,9 @@ export class Lease {
    */
   run<R extends QueryResultRow>(statement: Statement, signal?: AbortSignal): Promise<QueryResult<R>> {
     const pending = this.#client.query<R>(statement as QueryConfig<unknown[]>).catch((error: unknown) => {
-      if (classifyPgError(error) === 'failure') this.#broken ??= error;
-      throw error;
+      const safe = fromPg(error);
+      if (classifyPgError(safe) === 'failure') this.#broken ??= safe;
+      throw safe;
     });
     return raceAbort(pending, signal, () => {
       pending.catch(() => {});
@@ -142,6 +143,7 @@ export class Lease {
     const reason =
       this.#broken ?? (status === 'I' ? undefined : new Error(`connection released in transaction state ${status}`));
     client.release(reason === undefined ? undefined : toError(reason));
+    this.#slot();
   }
 }
 
@@ -171,4 +173,17 @@ function cancelStatement(client: PoolClient): void {
 
 function toError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
+}
+
+/**
+ * Destroys the socket of every connection the pool still has, idle or held (pg has no public API
+ * for it): the end of close() when the server does not answer a graceful Terminate. Held
+ * statements fail with "Connection terminated unexpectedly" and their holders release them.
+ */
+export function destroyConnections(pool: Pool): number {
+  const clients = (pool as unknown as { _clients?: PoolClient[] })._clients ?? [];
+  for (const client of clients) {
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  }
+  return clients.length;
 }

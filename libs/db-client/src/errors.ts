@@ -1,17 +1,59 @@
-import { BreakerCoreError, errorMessage, formatIssues, type Issue } from '@gl-vcci/breaker-core';
+import { BreakerCoreError, errorMessage, type FallbackExhaustedError, type Issue } from '@gl-vcci/breaker-core';
+import { codeGuard, formatIssues } from '@gl-vcci/breaker-core/client';
 
 /**
- * Base of the errors this client raises itself at run time: a stable `code` to branch on, the
- * original as `cause`. pg's own errors are rethrown unchanged; invalid options are breaker-core's
- * ConfigError.
+ * Base of the errors this client raises: a stable `code` to branch on (guards check it, not
+ * instanceof), and as `cause` only copies of pg's errors that hold no connection parameters.
+ * Invalid options are breaker-core's ConfigError.
  */
 export abstract class DbError extends BreakerCoreError {}
 
-/** A query call was malformed (empty SQL, bad params or options); nothing reached the pool or the circuit. */
-export class DbQueryError extends DbError {
-  readonly code = 'DB_INVALID_QUERY';
+/** A call was malformed (empty SQL, bad params or options); nothing reached the pool or the circuit. */
+export class DbArgumentError extends DbError {
+  readonly code = 'DB_INVALID_ARGUMENT';
   constructor(readonly issues: readonly Issue[]) {
     super(formatIssues(issues));
+  }
+}
+
+/** What pg's server error said, without the error itself. */
+export interface PgErrorFields {
+  /** The SQLSTATE (`23505` unique_violation, `42601` syntax_error, …): what callers branch on. */
+  sqlState: string;
+  detail?: string;
+  hint?: string;
+  constraint?: string;
+  table?: string;
+  column?: string;
+}
+
+/**
+ * The server refused the statement as the caller's mistake (syntax error, unique violation,
+ * division by zero, a serialization failure to retry…): never counted by the circuit, never
+ * failed over. `sqlState` is PostgreSQL's code.
+ */
+export class DbRequestError extends DbError {
+  readonly code = 'DB_REQUEST_REJECTED';
+  readonly sqlState: string;
+  readonly detail?: string;
+  readonly hint?: string;
+  readonly constraint?: string;
+  readonly table?: string;
+  readonly column?: string;
+  constructor(message: string, fields: PgErrorFields) {
+    super(message);
+    this.sqlState = fields.sqlState;
+    for (const key of ['detail', 'hint', 'constraint', 'table', 'column'] as const) {
+      if (fields[key] !== undefined) this[key] = fields[key];
+    }
+  }
+}
+
+/** A read-only query failed on the primary and then on the replica; `cause` lists both. */
+export class DbUnavailableError extends DbError {
+  readonly code = 'DB_UNAVAILABLE';
+  constructor(cause: FallbackExhaustedError) {
+    super(`The database is unavailable: ${cause.message}`, { cause });
   }
 }
 
@@ -24,18 +66,22 @@ export class DbClosedError extends DbError {
 }
 
 /**
- * A read-only query failed on the primary and then on the replica. `cause` is the replica's
- * error, `primaryError` what made it fail over (a CircuitOpenError, a connection error...).
+ * Every connection of the pool was busy and the caller could not have one: too many callers
+ * already waited (`pool.maxWaiting`, refused at once, `waitedMs` 0), or none came free within
+ * `connectionTimeoutMillis`. The application's own saturation, not the database's failure: the
+ * circuit does not count it.
  */
-export class DbFailoverError extends DbError {
-  readonly code = 'DB_FAILOVER_FAILED';
+export class DbPoolFullError extends DbError {
+  readonly code = 'DB_POOL_FULL';
   constructor(
-    readonly primaryError: unknown,
-    cause: unknown,
+    readonly pool: 'primary' | 'replica',
+    readonly waitedMs: number,
   ) {
-    super(`The primary failed (${errorMessage(primaryError)}) and so did the replica (${errorMessage(cause)})`, {
-      cause,
-    });
+    super(
+      waitedMs === 0
+        ? `The ${pool} pool is full and too many callers already wait for a connection`
+        : `No connection of the ${pool} pool came free within ${waitedMs} ms`,
+    );
   }
 }
 
@@ -67,18 +113,36 @@ export class DbSessionBrokenError extends DbError {
   constructor(cause: unknown) {
     super(
       `The session's connection is unusable: an earlier statement was abandoned or failed (${errorMessage(cause)})`,
-      {
-        cause,
-      },
+      { cause },
     );
   }
 }
 
-/** What a log line may say about an error: never the error object itself (pg hangs its client, with credentials, on it). */
-export function errorFields(error: unknown): { code?: string; error: string } {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+// Guards by `code`: they hold with two copies of this package in one application.
+export const isDbArgumentError = codeGuard<DbArgumentError>('DB_INVALID_ARGUMENT');
+export const isDbRequestError = codeGuard<DbRequestError>('DB_REQUEST_REJECTED');
+export const isDbUnavailableError = codeGuard<DbUnavailableError>('DB_UNAVAILABLE');
+export const isDbClosedError = codeGuard<DbClosedError>('DB_CLOSED');
+export const isDbPoolFullError = codeGuard<DbPoolFullError>('DB_POOL_FULL');
+export const isDbTransactionAbortedError = codeGuard<DbTransactionAbortedError>('DB_TRANSACTION_ABORTED');
+export const isDbSessionBrokenError = codeGuard<DbSessionBrokenError>('DB_SESSION_BROKEN');
+/** Any error this client raised itself. */
+export const isDbError = codeGuard<DbError>(
+  'DB_INVALID_ARGUMENT',
+  'DB_REQUEST_REJECTED',
+  'DB_UNAVAILABLE',
+  'DB_CLOSED',
+  'DB_POOL_FULL',
+  'DB_TRANSACTION_ABORTED',
+  'DB_SESSION_BROKEN',
+);
+
+/** What a log line may say about an error: never the error object itself. */
+export function errorFields(error: unknown): { code?: string; sqlState?: string; error: string } {
+  const { code, sqlState, message } = (error ?? {}) as { code?: unknown; sqlState?: unknown; message?: unknown };
   return {
     ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof sqlState === 'string' ? { sqlState } : {}),
     error: typeof message === 'string' ? message : String(error),
   };
 }

@@ -1,12 +1,22 @@
 export { classifyPgError } from './classify.js';
 export { createDbClient } from './client.js';
 export {
+  DbArgumentError,
   DbClosedError,
   DbError,
-  DbFailoverError,
-  DbQueryError,
+  DbPoolFullError,
+  DbRequestError,
   DbSessionBrokenError,
   DbTransactionAbortedError,
+  DbUnavailableError,
+  isDbArgumentError,
+  isDbClosedError,
+  isDbError,
+  isDbPoolFullError,
+  isDbRequestError,
+  isDbSessionBrokenError,
+  isDbTransactionAbortedError,
+  isDbUnavailableError,
 } from './errors.js';
 export {
   CONNECTION_ERRORS_METRIC,
@@ -15,14 +25,16 @@ export {
   type QueryOutcome,
 } from './metrics.js';
 export type {
+  CloseOptions,
   DbClient,
   DbClientOptions,
   DbConnectionOptions,
-  DbLogger,
   DbPoolConfig,
+  DbPoolStatus,
   DbResult,
   DbSession,
   DbSource,
+  DbStatus,
   QueryOptions,
   SessionQueryOptions,
   TransactionOptions,

@@ -1,7 +1,8 @@
-import { CircuitOpenError, DEFAULT_DURATION_BUCKETS, ensureMetric, TimeoutError } from '@gl-vcci/breaker-core';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { DEFAULT_DURATION_BUCKETS, ensureMetric, isCircuitOpenError, isTimeoutError } from '@gl-vcci/breaker-core';
+import { zeroedCounter } from '@gl-vcci/breaker-core/client';
+import { type Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { classifyPgError } from './classify.js';
-import { DbFailoverError } from './errors.js';
+import { isDbPoolFullError, isDbUnavailableError } from './errors.js';
 
 /** What a query came to, as the `outcome` label says it. */
 export type QueryOutcome =
@@ -10,7 +11,7 @@ export type QueryOutcome =
   | 'error' // the caller's fault (bad SQL, constraint, auth...): passed through, not counted by the circuit
   | 'failure' // the database was unavailable
   | 'timeout' // statement timeout, query read timeout or the circuit's deadline
-  | 'rejected' // the circuit was open and no replica served it
+  | 'rejected' // refused before reaching the database: the circuit was open (and no replica served it) or the pool full
   | 'aborted'; // the caller's signal fired
 
 export type ConnectionState = 'idle' | 'held';
@@ -93,16 +94,11 @@ export class DbMetrics {
           registers,
         }),
     );
-    this.#errors = ensureMetric(registry, CONNECTION_ERRORS_METRIC, (registers) => {
-      const counter = new Counter({
-        name: CONNECTION_ERRORS_METRIC,
-        help: 'Connections that failed under the pool: idle in the pool, or held by a caller (transaction, withClient)',
-        labelNames: ['state'],
-        registers,
-      });
-      counter.inc({ state: 'idle' }, 0);
-      counter.inc({ state: 'held' }, 0);
-      return counter;
+    this.#errors = zeroedCounter(registry, {
+      name: CONNECTION_ERRORS_METRIC,
+      help: 'Connections that failed under the pool: idle in the pool, or held by a caller (transaction, withClient)',
+      labelNames: ['state'],
+      series: [{ state: 'idle' }, { state: 'held' }],
     });
   }
 
@@ -123,9 +119,9 @@ export class DbMetrics {
 /** The `outcome` label of a query that threw `error`. */
 export function outcomeOf(error: unknown, signal: AbortSignal | undefined): QueryOutcome {
   if (signal?.aborted) return 'aborted';
-  if (error instanceof CircuitOpenError) return 'rejected';
-  if (error instanceof DbFailoverError) return 'failure';
-  if (error instanceof TimeoutError) return 'timeout';
+  if (isCircuitOpenError(error) || isDbPoolFullError(error)) return 'rejected';
+  if (isDbUnavailableError(error)) return 'failure';
+  if (isTimeoutError(error)) return 'timeout';
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (
     code === '57014' ||

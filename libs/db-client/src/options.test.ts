@@ -4,7 +4,7 @@ import { silentLogger, waitFor } from '@gl-vcci/breaker-core/testing';
 import { describe, expect, it } from 'vitest';
 import { harness, rejectionOf, shared } from '../test/support.js';
 import { createDbClient } from './client.js';
-import { DbQueryError } from './errors.js';
+import { DbArgumentError } from './errors.js';
 import type { DbClientOptions } from './types.js';
 
 const registry = () => new BreakerRegistry({ metrics: false, logger: silentLogger() });
@@ -20,8 +20,8 @@ function optionsError(options: Partial<DbClientOptions>): ConfigError {
   throw new Error('expected createDbClient to throw');
 }
 
-const yaml = (postgres: string) =>
-  loadConfig(`database:\n  postgres:\n${postgres.replace(/^/gm, '    ')}\n`, { environment: 'development' });
+const yamlText = (postgres: string) => `database:\n  postgres:\n${postgres.replace(/^/gm, '    ')}\n`;
+const yaml = (postgres: string) => loadConfig(yamlText(postgres), { environment: 'development' });
 
 describe('createDbClient options', () => {
   it('refuses options with neither connectionString nor pool', () => {
@@ -120,7 +120,10 @@ describe('createDbClient options', () => {
 
   it('names the replica’s fields apart from the primary’s', () => {
     expect(optionsError({ connectionString: url, replica: { connectionString: '' } }).issues).toEqual([
-      { path: 'replica.connectionString', message: 'expected a postgres:// URL, got ""' },
+      {
+        path: 'replica.connectionString',
+        message: 'expected a postgres:// or postgresql:// URL, got a string that is not a URL (not shown)',
+      },
     ]);
   });
 
@@ -148,11 +151,11 @@ describe('createDbClient options', () => {
 
   it('counts a call as slow from the statement timeout on, unless the config says otherwise', () => {
     expect(harness({ pool: { statement_timeout: 1_500 } }).breaker.config.slowCallDurationMs).toBe(1_500);
-    expect(harness({ config: yaml('slow_call_duration: 0.5') }).breaker.config.slowCallDurationMs).toBe(500);
+    expect(harness({ config: yamlText('slow_call_duration: 0.5') }).breaker.config.slowCallDurationMs).toBe(500);
   });
 
   it.skipIf(!shared.available)('sizes the pool from connection_pool_size in circuit_breaker_config.yaml', async () => {
-    const { db, sample } = harness({ config: yaml('connection_pool_size: 2') });
+    const { db, sample } = harness({ config: yamlText('connection_pool_size: 2') });
     const queries = [1, 2, 3].map(() => db.query('SELECT pg_sleep(0.2)'));
     await waitFor(
       async () => (await sample('greenlang_db_pool_connections{pool="primary",state="waiting"}')) === 1,
@@ -164,12 +167,12 @@ describe('createDbClient options', () => {
 });
 
 describe('query arguments', () => {
-  it('empty SQL is refused with DbQueryError naming text, before the circuit sees it', async () => {
+  it('empty SQL is refused with DbArgumentError naming text, before the circuit sees it', async () => {
     const { db, sample } = harness();
     const error = await rejectionOf(db.query('  '));
-    expect(error).toBeInstanceOf(DbQueryError);
+    expect(error).toBeInstanceOf(DbArgumentError);
     expect(error).toMatchObject({
-      code: 'DB_INVALID_QUERY',
+      code: 'DB_INVALID_ARGUMENT',
       message: 'text: expected a non-empty SQL string, got "  "',
     });
     expect(

@@ -1,25 +1,22 @@
+import type { BreakerRegistry, CircuitBreaker, Issue, Logger } from '@gl-vcci/breaker-core';
 import {
-  anObject,
-  type BreakerConfig,
-  type BreakerRegistry,
+  baseOptions,
   boolean,
   breakerOverridesSchema,
-  describeValue,
   durationMs,
-  type Issue,
-  loggerSchema,
+  fnSchema,
   nonEmptyString,
   nonNegativeInt,
   parseOrThrow,
   positiveInt,
-  registrySchema,
-  toIssues,
-} from '@gl-vcci/breaker-core';
+  secretSchema,
+  setting,
+  urlSchema,
+} from '@gl-vcci/breaker-core/client';
 import type { PoolConfig } from 'pg';
 import { z } from 'zod';
 import { classifyPgError } from './classify.js';
-import { DbQueryError } from './errors.js';
-import type { DbClientOptions, DbConnectionOptions, DbLogger, QueryOptions, TransactionOptions } from './types.js';
+import type { DbClientOptions, DbConnectionOptions } from './types.js';
 
 export const CIRCUIT_NAME = 'database.postgres';
 /** The replica's own circuit: settings from its block in the config file if any, else the global defaults. */
@@ -31,239 +28,221 @@ export const DEFAULTS = {
   connectionTimeoutMs: 2_000,
   statementTimeoutMs: 3_000,
   poolSize: 10,
+  maxWaiting: 100,
   probeSql: 'SELECT 1',
+  recoveryCheckMs: 1_000,
+  closeTimeoutMs: 5_000,
 } as const;
 /** query_timeout = statement_timeout + this: the server cancels first, the client timer is the safety net. */
 export const QUERY_TIMEOUT_MARGIN_MS = 500;
 
-// Not blank either: a URL of spaces (an unset variable padded by a template) is a mistake, not "the defaults".
-const url = () =>
-  z.string({ error: 'expected a postgres:// URL' }).regex(/\S/, { error: 'expected a postgres:// URL' });
+/** An object option whose value, when it is not one, is never shown: it may be a URL with a password. */
+const anObjectHidden = (what: string) => ({
+  error: (issue: { code: string; input?: unknown }) =>
+    issue.code === 'invalid_type' ? `expected ${what}, got ${typeof issue.input} (not shown)` : undefined,
+});
 
-const poolSchema = z.looseObject(
+const url = () => urlSchema(['postgres:', 'postgresql:']);
+const anything = z.unknown();
+
+// Strict: a typo (`maxx`, `statement_timout`) is refused, not passed to pg, which ignores it.
+const poolSchema = z.strictObject(
   {
     max: positiveInt().optional(),
+    min: nonNegativeInt().optional(),
+    maxWaiting: nonNegativeInt().optional(),
     connectionTimeoutMillis: durationMs('a positive number of ms (0 would wait forever)').optional(),
     statement_timeout: durationMs('a positive number of ms (none would let a statement run forever)').optional(),
     query_timeout: durationMs('a positive number of ms').optional(),
+    lock_timeout: nonNegativeInt().optional(),
+    idle_in_transaction_session_timeout: nonNegativeInt().optional(),
     idleTimeoutMillis: nonNegativeInt().optional(),
+    maxUses: positiveInt().optional(),
+    maxLifetimeSeconds: nonNegativeInt().optional(),
+    allowExitOnIdle: boolean().optional(),
+    keepAlive: boolean().optional(),
+    keepAliveInitialDelayMillis: nonNegativeInt().optional(),
+    host: nonEmptyString().optional(),
+    port: positiveInt().optional(),
+    database: nonEmptyString().optional(),
+    user: nonEmptyString().optional(),
+    password: z
+      .union([secretSchema(), fnSchema()], { error: 'expected a non-empty string or a function, got <hidden>' })
+      .optional(),
+    ssl: z
+      .union([z.boolean(), z.looseObject({})], { error: 'expected true, false or TLS options, got <hidden>' })
+      .optional(),
+    enableChannelBinding: boolean().optional(),
+    application_name: nonEmptyString().optional(),
+    fallback_application_name: nonEmptyString().optional(),
+    options: nonEmptyString().optional(),
+    client_encoding: nonEmptyString().optional(),
+    types: anything.optional(),
   },
-  anObject('an object of pg Pool settings'),
+  anObjectHidden('an object of pg Pool settings'),
 );
 
 const connectionSchema = z.strictObject(
   { connectionString: url().optional(), pool: poolSchema.optional() },
-  anObject('an object with connectionString or pool'),
+  anObjectHidden('an object with connectionString or pool'),
 );
 
 const optionsSchema = z.strictObject(
   {
+    ...baseOptions,
     connectionString: url().optional(),
     pool: poolSchema.optional(),
-    registry: registrySchema,
-    logger: loggerSchema.optional(),
     replica: connectionSchema.optional(),
     probe: z
       .union([boolean(), nonEmptyString('the SQL of the probe')], {
         error: 'expected true, false or the SQL of the probe',
       })
       .optional(),
+    recoveryCheckMs: z
+      .union([durationMs(), z.literal(false)], { error: 'expected a positive number of ms or false' })
+      .optional(),
     breaker: breakerOverridesSchema.optional(),
   },
-  anObject('an object of options'),
+  anObjectHidden('an object of options'),
 );
 
 /** pg settings of one pool, with every timeout that keeps it from hanging filled in. */
 export interface ResolvedPool {
+  role: 'primary' | 'replica';
   config: PoolConfig;
+  size: number;
+  maxWaiting: number;
   connectionTimeoutMs: number;
   statementTimeoutMs: number;
   queryTimeoutMs: number;
 }
 
-/** Options with every default applied, and the settings read from the config file. */
+/** Options with every default applied, the file's settings read and the circuits built. */
 export interface ResolvedOptions {
   registry: BreakerRegistry;
-  logger: DbLogger;
-  primary: ResolvedPool;
-  replica: ResolvedPool | undefined;
+  logger: Logger;
+  primary: ResolvedPool & { breaker: CircuitBreaker };
+  replica: (ResolvedPool & { breaker: CircuitBreaker }) | undefined;
   /** SQL of the half-open probe, when trials are synthetic. */
   probe: string | undefined;
-  /** What the client passes to `registry.breaker`: the caller's settings, the classifier and the defaults derived here. */
-  breaker: Partial<Omit<BreakerConfig, 'name'>>;
+  /** SQL of the recovery check while the circuit is open. */
+  recoverySql: string;
+  recoveryCheckMs: number | undefined;
 }
 
 /**
- * Validates createDbClient's options once (a ConfigError naming every bad field) and settles
- * every default, reading `connection_pool_size`, `call_timeout` and `slow_call_duration` from the
- * circuit's config block.
+ * Validates createDbClient's options once (a ConfigError naming every bad field), reads the
+ * pool sizes from the file through `registry.settings`, builds both circuits with the client's
+ * defaults under the file's settings, and checks the pools' timeouts against the deadlines in force.
  */
 export function resolveOptions(input: DbClientOptions): ResolvedOptions {
   const o = parseOrThrow(optionsSchema, input, CONTEXT) as DbClientOptions;
-  const settings = o.registry.settings(CIRCUIT_NAME);
-  const max = o.pool?.max ?? settings.connection_pool_size ?? DEFAULTS.poolSize;
-  const primary = resolvePool(o, max);
-  const replica = o.replica ? resolvePool(o.replica, o.replica.pool?.max ?? max) : undefined;
+  if (o.connectionString === undefined && o.pool === undefined) {
+    throwIssues([{ path: 'connectionString', message: 'expected connectionString or pool, got nothing' }]);
+  }
+  const fields = { poolSize: setting.positiveInt('connection_pool_size') };
+  const settings = o.registry.settings(CIRCUIT_NAME, fields);
+  const replicaSettings = o.replica ? o.registry.settings(REPLICA_CIRCUIT_NAME, fields) : undefined;
+  const size = o.pool?.max ?? settings.poolSize ?? DEFAULTS.poolSize;
+  const primary = resolvePool(o, size, 'primary');
+  const replica =
+    o.replica && resolvePool(o.replica, o.replica.pool?.max ?? replicaSettings?.poolSize ?? size, 'replica');
+  checkTimeouts(primary, replica);
 
-  // The circuit's deadline must outlast pg's own timers, so that a slow statement ends as the
-  // server's 57014 (connection kept) rather than as an abandoned call (connection destroyed).
-  const fromFile = settings.call_timeout === undefined ? undefined : settings.call_timeout * 1000;
-  const deadline =
-    o.breaker?.callTimeoutMs !== undefined
-      ? { ms: o.breaker.callTimeoutMs, source: 'breaker.callTimeoutMs' }
-      : fromFile !== undefined
-        ? { ms: fromFile, source: `${CIRCUIT_NAME}.call_timeout` }
-        : undefined;
-  checkSettled(o, primary, replica, deadline);
-
+  const overrides = o.breaker ?? {};
+  // Client defaults, under the file's settings and the caller's: a deadline beyond the pool's own
+  // timeouts, and calls counted slow from the statement timeout on (57014 is classified success,
+  // so a database on which every statement times out would otherwise look healthy).
+  const breakerOf = (name: string, pool: ResolvedPool) =>
+    o.registry.breaker(name, overrides, {
+      classify: classifyPgError,
+      callTimeoutMs: longestWait(pool),
+      slowCallDurationMs: pool.statementTimeoutMs,
+    });
+  const primaryBreaker = breakerOf(CIRCUIT_NAME, primary);
+  const replicaBreaker = replica && breakerOf(REPLICA_CIRCUIT_NAME, replica);
+  const overridden = overrides.callTimeoutMs !== undefined;
+  const late = [
+    deadlineIssue(primary, primaryBreaker, CIRCUIT_NAME, 'pool', overridden),
+    replica &&
+      replicaBreaker &&
+      deadlineIssue(replica, replicaBreaker, REPLICA_CIRCUIT_NAME, 'replica.pool', overridden),
+  ].filter((i) => i !== undefined);
+  if (late.length > 0) throwIssues(late);
+  const probe = o.probe === true ? DEFAULTS.probeSql : typeof o.probe === 'string' ? o.probe : undefined;
   return {
     registry: o.registry,
     logger: o.logger ?? o.registry.logger,
-    primary,
-    replica,
-    probe: o.probe === true ? DEFAULTS.probeSql : typeof o.probe === 'string' ? o.probe : undefined,
-    breaker: {
-      ...o.breaker,
-      classify: classifyPgError,
-      // No deadline given or in the file: one beyond the pools' own timeouts.
-      callTimeoutMs:
-        deadline === undefined
-          ? Math.max(longestWait(primary), replica ? longestWait(replica) : 0)
-          : o.breaker?.callTimeoutMs,
-      // A database on which every statement hits statement_timeout is down in all but name: count
-      // such calls as slow (57014 is classified success), unless the config says what slow is.
-      slowCallDurationMs:
-        o.breaker?.slowCallDurationMs ??
-        (settings.slow_call_duration === undefined ? primary.statementTimeoutMs : undefined),
-    },
+    primary: { ...primary, breaker: primaryBreaker },
+    replica: replica && replicaBreaker && { ...replica, breaker: replicaBreaker },
+    probe,
+    recoverySql: probe ?? DEFAULTS.probeSql,
+    recoveryCheckMs: o.recoveryCheckMs === false ? undefined : (o.recoveryCheckMs ?? DEFAULTS.recoveryCheckMs),
   };
 }
 
-/** The longest a statement can take before pg itself gives up (pool wait or connect, then query_timeout), plus a margin. */
+/** The longest a statement can take once it holds a slot (connect, then query_timeout), plus a margin. */
 function longestWait(pool: ResolvedPool): number {
   return pool.connectionTimeoutMs + pool.queryTimeoutMs + QUERY_TIMEOUT_MARGIN_MS;
 }
 
-function resolvePool(c: DbConnectionOptions, max: number): ResolvedPool {
-  const pool = c.pool ?? {};
+function resolvePool(c: DbConnectionOptions, size: number, role: ResolvedPool['role']): ResolvedPool {
+  const { maxWaiting = DEFAULTS.maxWaiting, ...pool } = c.pool ?? {};
+  // Checked by the schema: numbers (false, which pg takes for "none", is refused).
+  const given = pool as { statement_timeout?: number };
   const connectionTimeoutMs = pool.connectionTimeoutMillis ?? DEFAULTS.connectionTimeoutMs;
-  const statementTimeoutMs = (pool.statement_timeout || undefined) ?? DEFAULTS.statementTimeoutMs;
+  const statementTimeoutMs = given.statement_timeout ?? DEFAULTS.statementTimeoutMs;
   const queryTimeoutMs = pool.query_timeout ?? statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS;
   const config: PoolConfig = {
     fallback_application_name: '@gl-vcci/db-client',
-    ...pool,
-    max,
+    ...(pool as PoolConfig),
+    max: size,
     connectionTimeoutMillis: connectionTimeoutMs,
     statement_timeout: statementTimeoutMs,
     query_timeout: queryTimeoutMs,
   };
   if (c.connectionString !== undefined) config.connectionString = c.connectionString;
-  return { config, connectionTimeoutMs, statementTimeoutMs, queryTimeoutMs };
+  return { role, config, size, maxWaiting, connectionTimeoutMs, statementTimeoutMs, queryTimeoutMs };
+}
+
+/** query_timeout must outlast statement_timeout, so that the server cancels first and the connection is kept. */
+function checkTimeouts(primary: ResolvedPool, replica: ResolvedPool | undefined): void {
+  const issue = (pool: ResolvedPool) =>
+    pool.queryTimeoutMs <= pool.statementTimeoutMs
+      ? `expected more than statement_timeout (${pool.statementTimeoutMs} ms) so the server cancels first, got ${pool.queryTimeoutMs}`
+      : undefined;
+  const issues = [
+    { path: 'pool.query_timeout', message: issue(primary) },
+    { path: 'replica.pool.query_timeout', message: replica && issue(replica) },
+  ].filter((i): i is Issue => i.message !== undefined);
+  if (issues.length > 0) throwIssues(issues);
 }
 
 /**
- * Relations between settled values (defaults applied), checked with parseOrThrow so they read like
- * every other option error and name the value in force: `pool.query_timeout: expected …, got 3500`.
+ * The circuit's deadline (resolved by breaker-core: client default, file, caller) must outlast
+ * pg's own timers, so a slow statement ends as the server's 57014 (connection kept) rather than
+ * as an abandoned call (connection destroyed). The sum counts: a statement may take
+ * connectionTimeoutMillis to connect and then run until query_timeout.
  */
-function checkSettled(
-  o: DbClientOptions,
-  primary: ResolvedPool,
-  replica: ResolvedPool | undefined,
-  deadline: { ms: number; source: string } | undefined,
-): void {
-  const settled = { connectionString: o.connectionString, pool: primary.config, replica: { pool: replica?.config } };
+function deadlineIssue(
+  pool: ResolvedPool,
+  breaker: CircuitBreaker,
+  circuit: string,
+  path: string,
+  overridden: boolean,
+): Issue | undefined {
+  const deadline = breaker.config.callTimeoutMs;
+  if (deadline === undefined || longestWait(pool) <= deadline) return undefined;
+  const source = overridden ? 'breaker.callTimeoutMs' : `${circuit}.call_timeout`;
+  return {
+    path: `${path}.query_timeout`,
+    message: `expected connectionTimeoutMillis (${pool.connectionTimeoutMs} ms) + query_timeout + ${QUERY_TIMEOUT_MARGIN_MS} ms within the circuit's deadline (${deadline} ms, from ${source}), got ${pool.queryTimeoutMs}`,
+  };
+}
+
+function throwIssues(issues: readonly Issue[]): never {
   const schema = z.unknown().superRefine((_, ctx) => {
-    const report = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-    if (o.connectionString === undefined && o.pool === undefined) {
-      report(['connectionString'], 'expected connectionString or pool');
-    }
-    for (const [path, pool] of [
-      [['pool'], primary],
-      [['replica', 'pool'], replica],
-    ] as const) {
-      if (pool && pool.queryTimeoutMs <= pool.statementTimeoutMs) {
-        report(
-          [...path, 'query_timeout'],
-          `expected more than statement_timeout (${pool.statementTimeoutMs} ms) so the server cancels first`,
-        );
-      }
-    }
-    if (deadline === undefined) return;
-    // A statement may wait connectionTimeoutMillis for a connection and then run until
-    // query_timeout: the sum, not each, must end before the deadline.
-    for (const [path, pool] of [
-      [['pool'], primary],
-      [['replica', 'pool'], replica],
-    ] as const) {
-      if (pool && longestWait(pool) > deadline.ms) {
-        report(
-          [...path, 'query_timeout'],
-          `expected connectionTimeoutMillis (${pool.connectionTimeoutMs} ms) + query_timeout + ${QUERY_TIMEOUT_MARGIN_MS} ms within the circuit's deadline (${deadline.ms} ms, from ${deadline.source})`,
-        );
-      }
-    }
+    for (const { path, message } of issues) ctx.addIssue({ code: 'custom', path: path.split('.'), message });
   });
-  parseOrThrow(schema, settled, CONTEXT);
-}
-
-const queryOptionsSchema = z.strictObject(
-  {
-    signal: z.instanceof(AbortSignal, { error: 'expected an AbortSignal' }).optional(),
-    timeoutMs: durationMs('a positive integer number of ms').optional(),
-    name: z
-      .string({ error: 'expected a metric label' })
-      .regex(/^[A-Za-z_][\w.:-]{0,99}$/, {
-        error: 'expected a label of letters, digits, _ . : - (at most 100), never SQL',
-      })
-      .optional(),
-    readOnly: boolean().optional(),
-  },
-  anObject('an object of query options'),
-);
-const sessionOptionsSchema = queryOptionsSchema.pick({ signal: true, name: true });
-const transactionOptionsSchema = queryOptionsSchema.pick({ signal: true });
-
-/** Checks the options of `transaction` and `withClient`; throws DbQueryError. */
-export function checkSessionOptions(options: unknown): TransactionOptions {
-  if (options === undefined) return {};
-  const result = transactionOptionsSchema.safeParse(options);
-  if (!result.success) throw new DbQueryError(toIssues(result.error, options, ['options']));
-  return result.data;
-}
-
-export interface QuerySpec {
-  text: string;
-  values: unknown[] | undefined;
-  options: QueryOptions;
-}
-
-/** Checks a call's arguments before anything touches the pool or the circuit; throws DbQueryError. */
-export function checkQuery(
-  text: unknown,
-  params: unknown,
-  options: unknown,
-  kind: 'query' | 'session',
-  statementTimeoutMs: number,
-): QuerySpec {
-  const issues: Issue[] = [];
-  if (typeof text !== 'string' || text.trim() === '') {
-    issues.push({ path: 'text', message: `expected a non-empty SQL string, got ${describeValue(text)}` });
-  }
-  if (params !== undefined && !Array.isArray(params)) {
-    issues.push({ path: 'params', message: `expected an array of parameters, got ${describeValue(params)}` });
-  }
-  let parsed: QueryOptions = {};
-  if (options !== undefined) {
-    const result = (kind === 'query' ? queryOptionsSchema : sessionOptionsSchema).safeParse(options);
-    if (result.success) parsed = result.data;
-    else issues.push(...toIssues(result.error, options, ['options']));
-  }
-  if (parsed.timeoutMs !== undefined && parsed.timeoutMs > statementTimeoutMs) {
-    issues.push({
-      path: 'options.timeoutMs',
-      message: `expected at most the pool's statement_timeout (${statementTimeoutMs} ms), got ${parsed.timeoutMs}`,
-    });
-  }
-  if (issues.length > 0) throw new DbQueryError(issues);
-  return { text: text as string, values: params as unknown[] | undefined, options: parsed };
+  return parseOrThrow(schema, undefined, CONTEXT) as never;
 }

@@ -1,15 +1,46 @@
-import type { BreakerConfig, BreakerRegistry, ValueSource } from '@gl-vcci/breaker-core';
+import type { BreakerConfig, BreakerRegistry, Logger, ValueSource } from '@gl-vcci/breaker-core';
+import type { ClientStatus } from '@gl-vcci/breaker-core/client';
 import type { PoolConfig, QueryResult, QueryResultRow } from 'pg';
 
-/** The logger type of breaker-core (pino), so this package needs no logging dependency of its own. */
-export type DbLogger = BreakerRegistry['logger'];
-
 /**
- * pg Pool settings. The client fills in the ones that keep it from hanging when the caller
- * leaves them out: `connectionTimeoutMillis` (2 000), `statement_timeout` (3 000),
- * `query_timeout` (`statement_timeout` + 500) and `max` (`connection_pool_size`, else 10).
+ * pg Pool settings (unknown keys are refused). The client fills in the ones that keep it from
+ * hanging when the caller leaves them out: `connectionTimeoutMillis` (2 000), `statement_timeout`
+ * (3 000), `query_timeout` (`statement_timeout` + 500) and `max` (`connection_pool_size`, else 10).
  */
-export type DbPoolConfig = Omit<PoolConfig, 'Client' | 'Promise' | 'log'>;
+export type DbPoolConfig = Pick<
+  PoolConfig,
+  | 'max'
+  | 'min'
+  | 'connectionTimeoutMillis'
+  | 'statement_timeout'
+  | 'query_timeout'
+  | 'lock_timeout'
+  | 'idle_in_transaction_session_timeout'
+  | 'idleTimeoutMillis'
+  | 'maxUses'
+  | 'maxLifetimeSeconds'
+  | 'allowExitOnIdle'
+  | 'keepAlive'
+  | 'keepAliveInitialDelayMillis'
+  | 'host'
+  | 'port'
+  | 'database'
+  | 'user'
+  | 'password'
+  | 'ssl'
+  | 'enableChannelBinding'
+  | 'application_name'
+  | 'fallback_application_name'
+  | 'options'
+  | 'client_encoding'
+  | 'types'
+> & {
+  /**
+   * Most callers that wait for a connection when all `max` are busy (default 100); more are
+   * refused at once with DbPoolFullError. A waiter gives up after `connectionTimeoutMillis`.
+   */
+  maxWaiting?: number;
+};
 
 /** Where a connection goes: a URL, pool settings, or both (the URL then wins for what it sets). */
 export interface DbConnectionOptions {
@@ -21,7 +52,7 @@ export interface DbClientOptions extends DbConnectionOptions {
   /** breaker-core's registry: the circuit `database.postgres`, its config, metrics, logger and clock. */
   registry: BreakerRegistry;
   /** Parent of the client's child logger (default `registry.logger`). */
-  logger?: DbLogger;
+  logger?: Logger;
   /** A read replica that serves queries marked `readOnly` while the primary is failing or its circuit is open; its own circuit `database.postgres_replica`. */
   replica?: DbConnectionOptions;
   /**
@@ -29,6 +60,13 @@ export interface DbClientOptions extends DbConnectionOptions {
    * `SELECT 1`, or the SQL to run. Default `false`: the first callers' queries are the trials.
    */
   probe?: boolean | string;
+  /**
+   * While the circuit is open, how often (ms, on the registry's clock) the client tries one
+   * connection and the probe's SQL (`SELECT 1` without a probe) on its own; when it succeeds the
+   * circuit lets trial calls through at once instead of waiting out its open duration. Default
+   * 1 000; `false` waits out the open duration.
+   */
+  recoveryCheckMs?: number | false;
   /**
    * Breaker settings over circuit_breaker_config.yaml's, e.g. `{ callTimeoutMs: 4_000 }`
    * (`name` and `classify` are the client's). A second client on the same registry shares the
@@ -89,6 +127,26 @@ export interface DbClient {
   transaction<T>(fn: (tx: DbSession) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** One connection for several statements (session settings, advisory locks...); released after `fn`. */
   withClient<T>(fn: (session: DbSession) => Promise<T>, options?: TransactionOptions): Promise<T>;
-  /** Ends both pools once their held connections are released; later calls reject with DbClosedError. */
-  close(): Promise<void>;
+  /**
+   * Refuses new calls (DbClosedError) and waiting callers, ends both pools gracefully, and after
+   * `timeoutMs` (default 5 000, on the registry's clock) destroys the connections still open (a
+   * hung server, a statement still running). No socket or timer is left once it resolves.
+   */
+  close(options?: CloseOptions): Promise<void>;
+  status(): DbStatus;
+}
+
+export interface CloseOptions {
+  timeoutMs?: number;
+}
+
+/** Connections of one pool: open, idle, and callers waiting for one. */
+export interface DbPoolStatus {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+export interface DbStatus extends ClientStatus {
+  pools: { primary: DbPoolStatus; replica?: DbPoolStatus };
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { BreakerRegistry, type CircuitBreaker, type LoadedConfig } from '@gl-vcci/breaker-core';
-import { ManualClock, silentLogger } from '@gl-vcci/breaker-core/testing';
+import type { BreakerRegistry, CircuitBreaker, Logger } from '@gl-vcci/breaker-core';
+import { type ManualClock, sampleValue, testRegistry } from '@gl-vcci/breaker-core/testing';
 import { sharedServer } from '@gl-vcci/upstreams/servers';
 import pg from 'pg';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterEach } from 'vitest';
 import { createDbClient, type DbClient, type DbClientOptions } from '../src/index.js';
 
@@ -15,6 +15,7 @@ export interface Harness {
   breaker: CircuitBreaker;
   clock: ManualClock;
   prom: Registry;
+  registry: BreakerRegistry;
   /** The application_name of this client's connections, to find them in pg_stat_activity. */
   appName: string;
   metric(name: string): Promise<string>;
@@ -29,21 +30,18 @@ afterEach(async () => {
 });
 
 /**
- * A client on its own prom-client and breaker registries with a manual clock, closed after the
- * test. Breaker settings default to a small count window so tests trip it in a few calls.
+ * A client on its own registry (breaker-core's testRegistry: a manual clock, its own prom-client
+ * registry), closed after the test. `config` is YAML text. Breaker settings default to a small
+ * count window so tests trip it in a few calls.
  */
 export function harness(
-  options: Partial<Omit<DbClientOptions, 'registry'>> & { config?: LoadedConfig; metrics?: boolean } = {},
+  options: Partial<Omit<DbClientOptions, 'registry'>> & { config?: string; logger?: Logger } = {},
 ): Harness {
-  const { config, metrics = true, ...rest } = options;
-  // The circuit and the query durations run on it: metric text is exact, and no test reads real durations.
-  const clock = new ManualClock(1_000_000);
-  const prom = new Registry();
-  const registry = new BreakerRegistry({
-    config,
-    metrics: metrics ? { registry: prom } : false,
-    logger: silentLogger(),
-    clock,
+  const { config, logger, ...rest } = options;
+  // The circuit and the query durations run on its clock: metric text is exact, and no test reads real durations.
+  const { registry, prom, clock } = testRegistry({
+    ...(config === undefined ? {} : { config }),
+    ...(logger === undefined ? {} : { logger }),
   });
   const appName = `db-client-test-${randomUUID().slice(0, 8)}`;
   const db = createDbClient({
@@ -58,13 +56,15 @@ export function harness(
     registry.close();
   });
   const metric = async (name: string) => (await prom.getSingleMetricAsString(name)).trim();
+  // `name{a="x",b="y"}` as the test reads it, looked up with breaker-core's sampleValue.
   const sample = async (series: string) => {
-    const name = series.split('{')[0]!;
-    const line = (await metric(name)).split('\n').find((l) => l.startsWith(`${series} `));
-    if (line === undefined) throw new Error(`no sample ${series}`);
-    return Number(line.slice(series.length + 1));
+    const [name, labelText = ''] = series.replace(/}$/, '').split('{');
+    const labels = Object.fromEntries([...labelText.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    const value = await sampleValue(prom, name!, labels);
+    if (value === undefined) throw new Error(`no sample ${series}`);
+    return value;
   };
-  return { db, breaker: registry.get('database.postgres')!, clock, prom, appName, metric, sample };
+  return { db, breaker: registry.get('database.postgres')!, clock, prom, registry, appName, metric, sample };
 }
 
 /** A plain pg client for what the test itself needs (pg_stat_activity, pg_terminate_backend, fixtures). */
