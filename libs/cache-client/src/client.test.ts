@@ -11,6 +11,8 @@ import {
   CacheDecodeError,
   CacheRequestError,
   CacheSerializationError,
+  isCacheDecodeError,
+  isCacheRequestError,
 } from './errors.js';
 import type { CacheClient } from './types.js';
 
@@ -25,7 +27,8 @@ function factorCacheFrom<T>(cache: CacheClient): FactorCache<T> {
       try {
         return (await cache.get<T>(key))?.value;
       } catch (error) {
-        if (error instanceof CacheRequestError || error instanceof CacheDecodeError) return undefined;
+        // A key holding something this client did not write: a miss for this cache.
+        if (isCacheRequestError(error) || isCacheDecodeError(error)) return undefined;
         throw error;
       }
     },
@@ -220,6 +223,21 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     }
     expect(t.registry.get('cache.redis')!.state).toBe('closed');
     expect(await breakerCalls(t.prom)).toMatchObject({ ignored: 5, failure: 0 });
+  });
+
+  it('mget with a key holding a list rejects like get: CacheRequestError naming that key, never a miss', async () => {
+    open();
+    await raw.lPush(`${prefix}list`, 'x');
+    await cache.set('a', 1, 60_000);
+    const fromGet = await cache.get('list').catch((e: unknown) => e);
+    const fromMget = await cache.mget(['a', 'list', 'b']).catch((e: unknown) => e);
+    for (const error of [fromGet, fromMget]) {
+      expect(error).toBeInstanceOf(CacheRequestError);
+      expect(error).toMatchObject({ code: 'CACHE_REQUEST_REJECTED', key: 'list', command: 'GET' });
+      expect(isCacheRequestError(error)).toBe(true);
+    }
+    expect(await breakerCalls(t.prom)).toMatchObject({ ignored: 2, failure: 0 });
+    expect(await cache.mget(['a', 'b'])).toEqual([{ value: 1, source: 'live', tier: 'redis' }, undefined]);
   });
 
   it('getOrSet over a WRONGTYPE key runs the loader and overwrites the key', async () => {
