@@ -6,14 +6,8 @@ import {
   type Logger,
   type Outcome,
 } from '@gl-vcci/breaker-core';
-import {
-  type FailoverResult,
-  failover,
-  type KeyValueStore,
-  LocalStore,
-  raceAbort,
-  SingleFlight,
-} from '@gl-vcci/breaker-core/client';
+import { type FailoverResult, failover, LocalStore, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
+import { AnswerCache, cacheKey, type Reasons, strip } from './cache.js';
 import { classifyFactorError } from './classify.js';
 import { citationText, findDefault } from './defaults.js';
 import {
@@ -36,13 +30,9 @@ import type {
   FactorClientStatus,
   FactorQuery,
   FactorResult,
-  FactorResultSource,
   FactorSourceName,
   GetFactorOptions,
 } from './types.js';
-
-/** How long a cache read may take before it counts as a miss: a cache is never worth an outage of its own. */
-const STORE_READ_TIMEOUT_MS = 1_000;
 
 interface Upstream {
   source: ResolvedSource;
@@ -52,9 +42,6 @@ interface Upstream {
 
 /** A live lookup's outcome: the answer, or the circuit's refusal as a value (no error built while a source is down). */
 type LiveOutcome = { ok: true; entry: CachedFactor } | { ok: false; why: string };
-
-/** Why each step had no value, for FactorUnavailableError when none had. */
-type Reasons = Partial<Record<FactorResultSource, string>>;
 
 /** The caller's own question (4xx, an answer to another question) or a closed client: never hidden by a fallback. */
 const stopOn = (error: unknown) => isFactorRequestError(error) || isFactorClosedError(error);
@@ -70,7 +57,7 @@ export function createFactorClient(options: FactorClientOptions): FactorClient {
 
 class FactorBroker implements FactorClient {
   readonly #upstreams = new Map<FactorSourceName, Upstream>();
-  readonly #store: KeyValueStore<CachedFactor>;
+  readonly #cache: AnswerCache;
   readonly #defaults: ResolvedOptions['defaults'];
   readonly #metrics: FactorMetrics;
   readonly #logger: Logger;
@@ -99,16 +86,17 @@ class FactorBroker implements FactorClient {
       this.#upstreams.set(source.name, { source, breaker, fetcher });
     }
     const names = [...this.#upstreams.keys()];
-    this.#store =
+    this.#defaults = o.defaults;
+    this.#metrics = createFactorMetrics(o.registry.metricsRegistry, names);
+    this.#logger = o.logger.child({ client: 'factor' });
+    const store =
       o.cache ??
       new LocalStore<CachedFactor>({
         maxEntries: o.local.maxEntries,
         ...(o.local.maxBytes === undefined ? {} : { maxBytes: o.local.maxBytes }),
         clock: this.#clock,
       });
-    this.#defaults = o.defaults;
-    this.#metrics = createFactorMetrics(o.registry.metricsRegistry, names);
-    this.#logger = o.logger.child({ client: 'factor' });
+    this.#cache = new AnswerCache(store, this.#clock, this.#logger);
     this.#schema = querySchema(names);
   }
 
@@ -118,7 +106,6 @@ class FactorBroker implements FactorClient {
     const primary = this.#upstreams.get(q.source)!;
     const other = primary.source.failover === undefined ? undefined : this.#upstreams.get(primary.source.failover);
     const why: Reasons = {};
-    const cached = this.#cachedSteps(q, primary.source, why);
     let result: FailoverResult<FactorResult>;
     try {
       result = await failover<FactorResult>(
@@ -129,7 +116,7 @@ class FactorBroker implements FactorClient {
             : []),
         ],
         {
-          between: cached,
+          between: this.#cache.steps(q, primary.source, why),
           last: [{ source: 'default', run: () => this.#default(q, why) }],
           stopOn,
           ...(options?.signal ? { signal: options.signal } : {}),
@@ -214,54 +201,8 @@ class FactorBroker implements FactorClient {
       return { ok: false, why: `circuit ${circuitName} is ${state}${next}` };
     }
     const entry: CachedFactor = { ...outcome.value, provider: source.name, fetchedAt: this.#clock.now() };
-    // Only live answers are kept, as long as they may be served stale; the answer does not wait for the store.
-    this.#store.set(cacheKey(q), entry, source.staleMaxAgeMs).catch((error: unknown) => {
-      this.#logger.warn({ factorSource: source.name, error: errorMessage(error) }, 'factor cache write failed');
-    });
+    this.#cache.write(cacheKey(q), entry, source.staleMaxAgeMs); // only live answers are ever kept
     return { ok: true, entry };
-  }
-
-  /** `cache` (within the TTL) and `stale` (past it, within the maximum age): one store read for both. */
-  #cachedSteps(q: FactorQuery, source: ResolvedSource, why: Reasons) {
-    const { cacheTtlMs, staleMaxAgeMs } = source;
-    let read: Promise<CachedFactor | undefined> | undefined;
-    const step = (kind: 'cache' | 'stale') => ({
-      source: kind,
-      run: async (): Promise<FactorResult | undefined> => {
-        read ??= this.#readStore(cacheKey(q));
-        const entry = await read;
-        if (!entry) {
-          why[kind] = 'nothing cached';
-          return undefined;
-        }
-        const ageMs = Math.max(0, this.#clock.now() - entry.fetchedAt);
-        const fits = kind === 'cache' ? ageMs <= cacheTtlMs : ageMs > cacheTtlMs && ageMs <= staleMaxAgeMs;
-        if (!fits) {
-          why[kind] =
-            kind === 'cache' ? `older than ${cacheTtlMs} ms` : `older than the maximum age ${staleMaxAgeMs} ms`;
-          return undefined;
-        }
-        return { ...strip(entry), source: kind, ageMs, quality: kind === 'cache' ? 'high' : 'reduced' };
-      },
-    });
-    return [step('cache'), step('stale')];
-  }
-
-  /** A store that fails or hangs is a miss (logged): the chain goes on to the failover and default. */
-  async #readStore(key: string): Promise<CachedFactor | undefined> {
-    const deadline = new AbortController();
-    const timer = this.#clock.setTimeout(
-      () => deadline.abort(new Error(`no answer within ${STORE_READ_TIMEOUT_MS} ms`)),
-      STORE_READ_TIMEOUT_MS,
-    );
-    try {
-      return await raceAbort(this.#store.get(key, { signal: deadline.signal }), deadline.signal);
-    } catch (error) {
-      this.#logger.warn({ error: errorMessage(error) }, 'factor cache read failed: treated as a miss');
-      return undefined;
-    } finally {
-      this.#clock.clearTimeout(timer);
-    }
   }
 
   #default(q: FactorQuery, why: Reasons): FactorResult | undefined {
@@ -282,13 +223,4 @@ class FactorBroker implements FactorClient {
       quality: 'low',
     };
   }
-}
-
-function cacheKey(q: FactorQuery): string {
-  return JSON.stringify([q.source, q.activity, q.region, q.year ?? null, q.unit ?? null]);
-}
-
-function strip(entry: CachedFactor): Omit<FactorResult, 'source' | 'quality'> {
-  const { value, unit, factorSource, provider, region, year } = entry;
-  return { value, unit, factorSource, provider, region, year };
 }

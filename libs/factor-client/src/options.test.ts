@@ -66,6 +66,13 @@ describe('createFactorClient options', () => {
     expect(refusal(options).message).toContain(message);
   });
 
+  it('takes a cache TTL past the default maximum age as the maximum age when none is set', () => {
+    const { registry } = testRegistry({ config: TEST_CONFIG.replaceAll('    stale_max_age: 86400\n', '') });
+    expect(() =>
+      createFactorClient({ registry, sources: { epa: { baseUrl: URL_, cacheTtlMs: 30 * 86_400_000 } } }),
+    ).not.toThrow();
+  });
+
   it('names every bad field, the file’s and the checks across fields, in one ConfigError', () => {
     const config = TEST_CONFIG.replace('    failover: desnz\n', '    failover: epa\n');
     const error = refusal(

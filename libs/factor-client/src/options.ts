@@ -169,8 +169,9 @@ function settle(
     const parsed = schema.safeParse(source[key]);
     return { given: source[key] !== undefined, value: parsed.success ? parsed.data : undefined };
   };
-  const pick = <T>(o: { given: boolean; value: T | undefined }, fromFile: T | undefined, fallback?: T) =>
-    o.given ? o.value : (fromFile ?? fallback);
+  // The option when given (undefined when it is bad: already reported), else the file's value.
+  const pick = <T>(o: { given: boolean; value: T | undefined }, fromFile: T | undefined) =>
+    o.given ? o.value : fromFile;
 
   const failoverOption = option('failover', sourceName);
   const failover = pick(failoverOption, file.failover as FactorSourceName | undefined);
@@ -183,23 +184,25 @@ function settle(
   }
   const ttlOption = option('cacheTtlMs', cacheTtlMs);
   const staleOption = option('staleMaxAgeMs', staleMaxAgeMs);
-  const ttl = pick(ttlOption, file.cacheTtlMs, DEFAULTS.cacheTtlMs);
-  const stale = pick(staleOption, file.staleMaxAgeMs, DEFAULTS.staleMaxAgeMs);
-  if (ttl !== undefined && stale !== undefined && stale < ttl) {
+  const ttl = pick(ttlOption, file.cacheTtlMs) ?? DEFAULTS.cacheTtlMs;
+  const staleSet = pick(staleOption, file.staleMaxAgeMs);
+  // Unset, the maximum age is the default week, or the TTL when that is longer.
+  const stale = staleSet ?? Math.max(DEFAULTS.staleMaxAgeMs, ttl);
+  const ttlBad = ttlOption.given && ttlOption.value === undefined; // reported already; compare nothing to it
+  if (staleSet !== undefined && !ttlBad && stale < ttl) {
     issues.push({
       path: staleOption.given ? `sources.${name}.staleMaxAgeMs` : `${circuitName}.stale_max_age`,
       message: `expected at least the cache TTL (${ttl} ms), got ${stale} ms`,
     });
   }
-  const headers = option('headers', headersSchema).value ?? {};
   return {
     name,
     circuitName,
     baseUrl: typeof source.baseUrl === 'string' ? source.baseUrl.replace(/\/+$/, '') : '',
-    headers,
+    headers: option('headers', headersSchema).value ?? {},
     failover,
-    cacheTtlMs: ttl ?? DEFAULTS.cacheTtlMs,
-    staleMaxAgeMs: stale ?? DEFAULTS.staleMaxAgeMs,
+    cacheTtlMs: ttl,
+    staleMaxAgeMs: stale,
     breaker: (option('breaker', breakerOverridesSchema).value ?? {}) as FactorBreakerOptions,
   };
 }
