@@ -150,6 +150,16 @@ describe('getFactor', () => {
     ]);
   });
 
+  it('keeps at most local.maxEntries answers in the default store, the least recently used going first', async () => {
+    h = await harness({ local: { maxEntries: 1 } });
+    h.sims.epa.setFactor('propane', 'US', { value: 61.5, unit: 'kg CO2/mmBtu', year: 2024 });
+    await h.client.getFactor(GAS);
+    await h.client.getFactor({ ...GAS, activity: 'propane' });
+    h.sims.epa.mode({ status: 503 });
+    expect(await h.client.getFactor({ ...GAS, activity: 'propane' })).toMatchObject({ source: 'cache', value: 61.5 });
+    expect(await h.client.getFactor(GAS)).toMatchObject({ source: 'default', value: 53.06 });
+  });
+
   it('treats a failing cache store as a miss', async () => {
     h = await harness({
       cache: {

@@ -38,6 +38,11 @@ describe('createFactorClient options', () => {
       'sources.epa.failover: expected another configured source (none), got "desnz"',
     ],
     [
+      'a failover to a source left out of this deployment',
+      { sources: { ecoinvent: { baseUrl: URL_, failover: 'epa' }, desnz: { baseUrl: URL_ } } },
+      'sources.ecoinvent.failover: expected another configured source (desnz), got "epa"',
+    ],
+    [
       'a stale maximum age below the cache TTL',
       { sources: { epa: { baseUrl: URL_, cacheTtlMs: 10, staleMaxAgeMs: 5 } } },
       'sources.epa.staleMaxAgeMs: expected at least the cache TTL (10 ms), got 5 ms',
