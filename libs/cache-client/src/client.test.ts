@@ -1,6 +1,6 @@
 import type { Logger } from '@gl-vcci/breaker-core';
 import type { TestRegistry } from '@gl-vcci/breaker-core/testing';
-import { capturingLogger } from '@gl-vcci/breaker-core/testing';
+import { capturingLogger, waitFor } from '@gl-vcci/breaker-core/testing';
 import { sharedServer } from '@gl-vcci/upstreams/servers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { breakerCalls, cacheRegistry, rawRedis, uniquePrefix } from '../test/support.js';
@@ -154,6 +154,28 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     expect(calls).toBe(1);
     expect(results.every((r) => r.value === 'computed' && r.tier === 'loader')).toBe(true);
     expect(await raw.get(`${prefix}hot`)).toBe('"computed"');
+  });
+
+  it("a caller's signal stops its own wait for getOrSet; the shared loader call goes on for the others", async () => {
+    open();
+    let release!: (value: string) => void;
+    let calls = 0;
+    const loader = () => {
+      calls++;
+      return new Promise<string>((resolve) => {
+        release = resolve;
+      });
+    };
+    const controller = new AbortController();
+    const leaving = cache.getOrSet('slow', 60_000, loader, { signal: controller.signal });
+    const staying = cache.getOrSet('slow', 60_000, loader);
+    await waitFor(() => calls === 1, 'the loader to start');
+    controller.abort(new Error('caller gave up'));
+    await expect(leaving).rejects.toThrow('caller gave up');
+    release('done');
+    expect(await staying).toEqual({ value: 'done', source: 'live', tier: 'loader' });
+    expect(calls).toBe(1);
+    await expect(cache.get('slow', { signal: AbortSignal.abort(new Error('already')) })).rejects.toThrow('already');
   });
 
   it('a loader error reaches every waiting caller and is not cached', async () => {
