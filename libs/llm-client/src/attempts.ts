@@ -7,8 +7,8 @@ import {
   type Logger,
 } from '@gl-vcci/breaker-core';
 import { failover } from '@gl-vcci/breaker-core/client';
-import { errorClass } from './cache.js';
 import {
+  errorClass,
   isLlmClosedError,
   isLlmProviderError,
   isLlmRequestError,

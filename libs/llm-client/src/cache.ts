@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Clock, errorMessage, type Logger } from '@gl-vcci/breaker-core';
 import { type KeyValueStore, raceAbort } from '@gl-vcci/breaker-core/client';
+import { errorClass } from './errors.js';
 import type { NormalizedRequest } from './providers/provider.js';
 import type { CachedCompletion, LlmResult } from './types.js';
 
@@ -92,9 +93,4 @@ export class ResponseCache {
       this.#logger.warn({ error: errorClass(error), reason: errorMessage(error) }, 'response cache write failed');
     });
   }
-}
-
-/** Logged instead of the error object: the class says enough, and nothing of a request (or a key) rides along. */
-export function errorClass(error: unknown): string {
-  return error instanceof Error ? error.constructor.name : typeof error;
 }

@@ -1,4 +1,4 @@
-import { LocalStore, type LocalStore as LocalStoreType, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
+import { LocalStore, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
 import { Attempts, type Provider } from './attempts.js';
 import { cacheKeyOf, fromCache, isWhole, ResponseCache } from './cache.js';
 import { classifyLlmError, toProviderError } from './classify.js';
@@ -46,7 +46,7 @@ class Client implements LlmClient {
   readonly #o: ResolvedOptions;
   readonly #providers: readonly Provider[];
   readonly #attempts: Attempts;
-  readonly #local: LocalStoreType<CachedCompletion> | undefined;
+  readonly #local: LocalStore<CachedCompletion> | undefined;
   readonly #cache: ResponseCache | undefined;
   readonly #models: string;
   readonly #flight = new SingleFlight<LlmResult>();
