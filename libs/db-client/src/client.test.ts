@@ -312,6 +312,18 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
     expect(await sample('greenlang_db_pool_connections{pool="primary",state="total"}')).toBe(1);
   });
 
+  it('status() gives each circuit’s state, whether the client is closed, and the pool’s counts', async () => {
+    const { db, breaker } = harness({ pool: { max: 2 } });
+    await db.query('SELECT 1');
+    expect(db.status()).toEqual({
+      circuits: { 'database.postgres': 'closed' },
+      closed: false,
+      pools: { primary: { total: 1, idle: 1, waiting: 0 } },
+    });
+    breaker.forceOpen();
+    expect(db.status().circuits).toEqual({ 'database.postgres': 'forced_open' });
+  });
+
   it('calls after close reject with DbClosedError', async () => {
     const { db } = harness();
     await db.close();

@@ -12,7 +12,7 @@ import { Pool, type QueryResult, type QueryResultRow } from 'pg';
 import { z } from 'zod';
 import { checkQuery, checkSessionOptions, type QuerySpec } from './arguments.js';
 import { classifyPgError, isCredentialsRefused } from './classify.js';
-import { acquire, destroyConnections, type Lease, type Statement } from './connection.js';
+import { acquire, type Lease, type Statement, socketsOf, whenClosed } from './connection.js';
 import {
   DbArgumentError,
   DbClosedError,
@@ -193,14 +193,21 @@ class PostgresClient implements DbClient {
       const targets = this.#replica ? [this.#primary, this.#replica] : [this.#primary];
       for (const t of targets) t.slots.close();
       this.#metrics.close();
-      // Graceful first (Terminate, held connections released by their callers); a server that
-      // does not answer, or a statement still running, gets its sockets destroyed at the bound.
+      // Graceful first: Terminate to each connection, held ones once their callers release them.
+      // pg-pool's end() resolves without waiting for the server to close the sockets, so they are
+      // waited for here; those still open at the bound (a hung server, a statement still running)
+      // are destroyed.
+      const sockets = new Set(targets.flatMap((t) => socketsOf(t.pool)));
       const timer = this.#clock.setTimeout(() => {
-        const destroyed = targets.reduce((n, t) => n + destroyConnections(t.pool), 0);
-        if (destroyed > 0) this.#log.warn({ destroyed, timeoutMs }, 'close: connections destroyed after the timeout');
+        for (const t of targets) for (const socket of socketsOf(t.pool)) sockets.add(socket);
+        const open = [...sockets].filter((socket) => !socket.closed);
+        for (const socket of open) socket.destroy();
+        if (open.length > 0)
+          this.#log.warn({ destroyed: open.length, timeoutMs }, 'close: connections destroyed at the timeout');
       }, timeoutMs);
       try {
         await Promise.all(targets.flatMap((t) => [t.recovery?.close(), t.pool.end()]));
+        await Promise.all([...sockets].map(whenClosed));
       } finally {
         this.#clock.clearTimeout(timer);
       }

@@ -1,4 +1,4 @@
-import { connect as tcpConnect } from 'node:net';
+import { Socket, connect as tcpConnect } from 'node:net';
 import { raceAbort } from '@gl-vcci/breaker-core/client';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { classifyPgError } from './classify.js';
@@ -175,15 +175,23 @@ function toError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
 }
 
-/**
- * Destroys the socket of every connection the pool still has, idle or held (pg has no public API
- * for it): the end of close() when the server does not answer a graceful Terminate. Held
- * statements fail with "Connection terminated unexpectedly" and their holders release them.
- */
-export function destroyConnections(pool: Pool): number {
+/** The sockets of every connection the pool has, idle or held (pg has no public API for them). */
+export function socketsOf(pool: Pool): Socket[] {
   const clients = (pool as unknown as { _clients?: PoolClient[] })._clients ?? [];
-  for (const client of clients) {
-    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-  }
-  return clients.length;
+  return clients.flatMap((client) => {
+    const stream = (client as unknown as { connection?: { stream?: unknown } }).connection?.stream;
+    return stream instanceof Socket ? [stream] : [];
+  });
+}
+
+/**
+ * Resolves once the socket is closed (pg's end() only sends Terminate and half-closes it), and
+ * its handle released: Node lists it as active until the turn after 'close'.
+ */
+export function whenClosed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const released = () => setImmediate(resolve);
+    if (socket.closed) released();
+    else socket.once('close', released);
+  });
 }

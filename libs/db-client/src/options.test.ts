@@ -118,6 +118,26 @@ describe('createDbClient options', () => {
     ]);
   });
 
+  it('refuses a typo among the pool settings, naming the unknown key (issue 11 #12)', () => {
+    expect(optionsError({ connectionString: url, pool: { maxx: 2 } as never }).issues).toEqual([
+      { path: 'pool', message: 'Unrecognized key: "maxx"' },
+    ]);
+    expect(
+      optionsError({ connectionString: url, replica: { pool: { statement_timout: 1_000 } as never } }).issues,
+    ).toEqual([{ path: 'replica.pool', message: 'Unrecognized key: "statement_timout"' }]);
+  });
+
+  it('refuses a connectionString that is not a postgres URL at creation, without echoing it (issue 11 #12)', () => {
+    const error = optionsError({ connectionString: 'not a url' });
+    expect(error.issues).toEqual([
+      {
+        path: 'connectionString',
+        message: 'expected a postgres:// or postgresql:// URL, got a string that is not a URL (not shown)',
+      },
+    ]);
+    expect(error.message).not.toContain('not a url');
+  });
+
   it('names the replica’s fields apart from the primary’s', () => {
     expect(optionsError({ connectionString: url, replica: { connectionString: '' } }).issues).toEqual([
       {

@@ -5,7 +5,14 @@ import { DbPoolFullError, isDbPoolFullError } from './errors.js';
 
 /** The value or the error of each call, in order. */
 const settle = (calls: Array<Promise<unknown>>) =>
-  Promise.all(calls.map((call) => call.then((value) => ({ value }), (error: unknown) => ({ error }))));
+  Promise.all(
+    calls.map((call) =>
+      call.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+    ),
+  );
 
 describe.skipIf(!shared.available)('a saturated pool (issue 11 #6)', () => {
   it('a pool of 2 under many concurrent slow queries never opens the circuit: waiting for a slot is our saturation', async () => {

@@ -1,0 +1,61 @@
+import { Socket } from 'node:net';
+import { flushPromises, track } from '@gl-vcci/breaker-core/testing';
+import { type PostgresServer, startPostgres } from '@gl-vcci/upstreams/postgres-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { harness, rejectionOf } from '../test/support.js';
+import { isDbArgumentError, isDbClosedError } from './errors.js';
+
+/** Sockets of this process connected to `port`. */
+function socketsTo(port: number): number {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles.filter((h) => h instanceof Socket && h.remotePort === port).length;
+}
+
+describe('close', () => {
+  let server: PostgresServer;
+
+  beforeAll(async () => {
+    server = await startPostgres();
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('while the server hangs, ends within its timeout and leaves no socket behind (issue 11 #7)', async () => {
+    const { db, clock } = harness({ connectionString: server.url, pool: { max: 3 } });
+    // Three warm connections, then one of them busy with a statement the hung server never answers.
+    await Promise.all([1, 2, 3].map(() => db.query('SELECT pg_sleep(0.05)')));
+    expect(socketsTo(server.port)).toBe(3);
+    server.pause();
+    try {
+      const running = rejectionOf(db.query('SELECT 1'));
+      await flushPromises();
+      const closing = db.close({ timeoutMs: 2_000 });
+      const closed = track(closing);
+      await flushPromises();
+      // Terminate was sent; nobody answers it, and the statement still holds its connection.
+      expect(closed.status).toBe('pending');
+      expect(isDbClosedError(await rejectionOf(db.query('SELECT 1')))).toBe(true);
+      clock.advance(2_000);
+      await closing;
+      expect(socketsTo(server.port)).toBe(0);
+      expect(await running).toMatchObject({ message: expect.stringMatching(/^Connection terminated/) });
+    } finally {
+      server.resume();
+    }
+  });
+
+  it('with a healthy server, ends every connection gracefully without waiting for the timeout', async () => {
+    const { db } = harness({ connectionString: server.url, pool: { max: 2 } });
+    await Promise.all([1, 2].map(() => db.query('SELECT 1')));
+    await db.close();
+    expect(socketsTo(server.port)).toBe(0);
+    expect(db.status()).toMatchObject({ closed: true });
+  });
+
+  it('refuses a timeout that is not a positive number of ms', async () => {
+    const { db } = harness({ connectionString: server.url });
+    expect(isDbArgumentError(await rejectionOf((async () => db.close({ timeoutMs: -1 }))()))).toBe(true);
+  });
+});
