@@ -12,15 +12,9 @@ import { Pool, type QueryResult, type QueryResultRow } from 'pg';
 import { z } from 'zod';
 import { checkQuery, checkSessionOptions, type QuerySpec } from './arguments.js';
 import { classifyPgError, isCredentialsRefused } from './classify.js';
-import { acquire, type Lease, type Statement, socketsOf, whenClosed } from './connection.js';
-import {
-  DbArgumentError,
-  DbClosedError,
-  DbSessionBrokenError,
-  DbTransactionAbortedError,
-  DbUnavailableError,
-  errorFields,
-} from './errors.js';
+import { endPools } from './close.js';
+import { acquire, type Lease } from './connection.js';
+import { DbArgumentError, DbClosedError, DbUnavailableError, errorFields } from './errors.js';
 import { DbMetrics, outcomeOf, type QueryOutcome } from './metrics.js';
 import {
   CIRCUIT_NAME,
@@ -32,6 +26,7 @@ import {
   resolveOptions,
 } from './options.js';
 import { RecoveryCheck } from './recovery.js';
+import { runSession, sourced, statement } from './session.js';
 import { PoolSlots } from './slots.js';
 import type {
   CloseOptions,
@@ -39,10 +34,8 @@ import type {
   DbClientOptions,
   DbResult,
   DbSession,
-  DbSource,
   DbStatus,
   QueryOptions,
-  SessionQueryOptions,
   TransactionOptions,
 } from './types.js';
 
@@ -193,24 +186,11 @@ class PostgresClient implements DbClient {
       const targets = this.#replica ? [this.#primary, this.#replica] : [this.#primary];
       for (const t of targets) t.slots.close();
       this.#metrics.close();
-      // Graceful first: Terminate to each connection, held ones once their callers release them.
-      // pg-pool's end() resolves without waiting for the server to close the sockets, so they are
-      // waited for here; those still open at the bound (a hung server, a statement still running)
-      // are destroyed.
-      const sockets = new Set(targets.flatMap((t) => socketsOf(t.pool)));
-      const timer = this.#clock.setTimeout(() => {
-        for (const t of targets) for (const socket of socketsOf(t.pool)) sockets.add(socket);
-        const open = [...sockets].filter((socket) => !socket.closed);
-        for (const socket of open) socket.destroy();
-        if (open.length > 0)
-          this.#log.warn({ destroyed: open.length, timeoutMs }, 'close: connections destroyed at the timeout');
-      }, timeoutMs);
-      try {
-        await Promise.all(targets.flatMap((t) => [t.recovery?.close(), t.pool.end()]));
-        await Promise.all([...sockets].map(whenClosed));
-      } finally {
-        this.#clock.clearTimeout(timer);
-      }
+      await Promise.all(targets.map((t) => t.recovery?.close()));
+      await endPools(
+        targets.map((t) => t.pool),
+        { timeoutMs, clock: this.#clock, log: this.#log },
+      );
     })();
     return this.#closing;
   }
@@ -374,84 +354,13 @@ class PostgresClient implements DbClient {
       },
       true,
     );
-    const session: DbSession = {
-      query: <R extends QueryResultRow>(text: string, params?: readonly unknown[], opts?: SessionQueryOptions) =>
-        this.#sessionQuery<R>(lease, text, params, opts),
-    };
-    let value: T;
-    try {
-      value = await fn(session);
-    } catch (error) {
-      if (transactional) await this.#rollback(lease);
-      lease.release();
-      throw error;
-    }
-    try {
-      if (transactional) await this.#commit(lease);
-    } finally {
-      lease.release();
-    }
-    return value;
-  }
-
-  async #sessionQuery<R extends QueryResultRow>(
-    lease: Lease,
-    text: string,
-    params: readonly unknown[] | undefined,
-    options: SessionQueryOptions | undefined,
-  ): Promise<DbResult<R>> {
-    const spec = checkQuery(text, params, options, 'session', this.#statementTimeoutMs);
-    if (lease.released) {
-      throw new DbArgumentError([
-        { path: 'session', message: 'expected a query inside its callback, which has returned' },
-      ]);
-    }
-    // An earlier statement was abandoned (its reply would come out of turn) or lost the connection.
-    if (lease.broken !== undefined) throw new DbSessionBrokenError(lease.broken);
-    const { signal } = spec.options;
-    const start = this.#clock.now();
-    let outcome: QueryOutcome = 'success';
-    try {
-      const result = await this.#primary.breaker.execute((s) => lease.run<R>(statement(spec), s), { signal });
-      return sourced(result, 'live');
-    } catch (error) {
-      outcome = outcomeOf(error, signal);
-      throw error;
-    } finally {
-      this.#observe(spec, outcome, start);
-    }
-  }
-
-  /**
-   * Like ROLLBACK, outside the circuit's admission: the callback's work is done, an open circuit
-   * must not turn it into a rollback. Bounded by the pool's query_timeout. Never sent on a broken
-   * connection (an abandoned statement might still commit): that one is destroyed, which rolls back.
-   */
-  async #commit(lease: Lease): Promise<void> {
-    if (lease.broken !== undefined) throw new DbTransactionAbortedError(lease.broken);
-    let result: QueryResult;
-    try {
-      result = await lease.run({ text: 'COMMIT' });
-    } catch (error) {
-      // Not counted by the circuit (it did not admit the call): logged, so an outage still shows.
-      if (classifyPgError(error) === 'failure') {
-        this.#log.warn(errorFields(error), 'COMMIT failed with an availability error; the outcome is unknown');
-      }
-      throw error;
-    }
-    // PostgreSQL answers COMMIT of a failed transaction with a ROLLBACK, not an error: say so.
-    if (result.command === 'ROLLBACK') throw new DbTransactionAbortedError();
-  }
-
-  /** Outside the circuit: cleanup must run even when it is open. A connection that cannot roll back is destroyed, which rolls back. */
-  async #rollback(lease: Lease): Promise<void> {
-    if (lease.broken || lease.released) return;
-    try {
-      await lease.run({ text: 'ROLLBACK' });
-    } catch (error) {
-      lease.spoil(error);
-      this.#log.warn(errorFields(error), 'ROLLBACK failed; the connection is destroyed instead');
-    }
+    return runSession(lease, fn, transactional, {
+      breaker: this.#primary.breaker,
+      log: this.#log,
+      statementTimeoutMs: this.#statementTimeoutMs,
+      clock: this.#clock,
+      observe: (spec, outcome, start) => this.#observe(spec, outcome, start),
+    });
   }
 
   #observe(spec: QuerySpec, outcome: QueryOutcome, start: number): void {
@@ -461,17 +370,6 @@ class PostgresClient implements DbClient {
   #ensureOpen(): void {
     if (this.#closing) throw new DbClosedError();
   }
-}
-
-function statement(spec: QuerySpec): Statement {
-  // The caller's `name` is a metric label only: given to pg it would name a prepared statement.
-  return { text: spec.text, values: spec.values };
-}
-
-function sourced<R extends QueryResultRow>(result: QueryResult<R>, source: DbSource): DbResult<R> {
-  // Several statements in one text (allowed without params) give one result each: keep the last.
-  const r = Array.isArray(result) ? (result.at(-1) as QueryResult<R>) : result;
-  return { command: r.command, rowCount: r.rowCount, oid: r.oid, fields: r.fields, rows: r.rows, source };
 }
 
 /** Worth asking the replica: the primary refused (open circuit), ran out of time or is unavailable. */

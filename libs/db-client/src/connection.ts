@@ -1,4 +1,4 @@
-import { Socket, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { raceAbort } from '@gl-vcci/breaker-core/client';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { classifyPgError } from './classify.js';
@@ -173,25 +173,4 @@ function cancelStatement(client: PoolClient): void {
 
 function toError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
-}
-
-/** The sockets of every connection the pool has, idle or held (pg has no public API for them). */
-export function socketsOf(pool: Pool): Socket[] {
-  const clients = (pool as unknown as { _clients?: PoolClient[] })._clients ?? [];
-  return clients.flatMap((client) => {
-    const stream = (client as unknown as { connection?: { stream?: unknown } }).connection?.stream;
-    return stream instanceof Socket ? [stream] : [];
-  });
-}
-
-/**
- * Resolves once the socket is closed (pg's end() only sends Terminate and half-closes it), and
- * its handle released: Node lists it as active until the turn after 'close'.
- */
-export function whenClosed(socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const released = () => setImmediate(resolve);
-    if (socket.closed) released();
-    else socket.once('close', released);
-  });
 }
