@@ -1,0 +1,158 @@
+import type { CircuitBreaker, Clock, Logger } from '@gl-vcci/breaker-core';
+import { Pool } from 'pg';
+import { isCredentialsRefused } from './classify.js';
+import { acquire, type Lease } from './connection.js';
+import { errorFields } from './errors.js';
+import type { ConnectionState, PoolCounts } from './metrics.js';
+import type { ResolvedOptions } from './options.js';
+import { RecoveryCheck } from './recovery.js';
+import { PoolSlots } from './slots.js';
+import type { DbPoolStatus } from './types.js';
+
+export interface DbServerOptions {
+  circuit: string;
+  clock: Clock;
+  log: Logger;
+  recoveryCheckMs: number | undefined;
+  recoverySql: string;
+  onConnectionError: (state: ConnectionState) => void;
+}
+
+/** One PostgreSQL server (the primary or the replica): its pool, the slots in front of it, its circuit. */
+export class DbServer {
+  readonly role: 'primary' | 'replica';
+  readonly circuit: string;
+  readonly breaker: CircuitBreaker;
+  readonly pool: Pool;
+  readonly #slots: PoolSlots;
+  readonly #recovery: RecoveryCheck | undefined;
+  readonly #log: Logger;
+  readonly #onConnectionError: (state: ConnectionState) => void;
+
+  constructor(resolved: ResolvedOptions['primary'], options: DbServerOptions) {
+    const { circuit, clock, log, recoveryCheckMs } = options;
+    this.role = resolved.role;
+    this.circuit = circuit;
+    this.breaker = resolved.breaker;
+    this.#log = log;
+    this.#onConnectionError = options.onConnectionError;
+    this.pool = new Pool(resolved.config);
+    // Without this listener an idle connection whose backend dies crashes the process.
+    this.pool.on('error', (error) => {
+      this.#onConnectionError('idle');
+      log.warn({ pool: this.role, ...errorFields(error) }, 'idle database connection failed and was dropped');
+    });
+    this.#slots = new PoolSlots({
+      size: resolved.size,
+      maxWaiting: resolved.maxWaiting,
+      waitMs: resolved.connectionTimeoutMs,
+      clock,
+      role: this.role,
+    });
+    this.#recovery =
+      recoveryCheckMs === undefined
+        ? undefined
+        : new RecoveryCheck({
+            breaker: this.breaker,
+            clock,
+            intervalMs: recoveryCheckMs,
+            check: (signal) => this.#recoveryCheck(options.recoverySql, signal),
+            log: log.child({ circuit }),
+          });
+  }
+
+  /** Live counts for the pool gauge: waiting callers are ours (the slots), pg-pool never queues. */
+  get counts(): PoolCounts {
+    const { pool } = this;
+    const slots = this.#slots;
+    return {
+      get totalCount() {
+        return pool.totalCount;
+      },
+      get idleCount() {
+        return pool.idleCount;
+      },
+      get waitingCount() {
+        return slots.waiting;
+      },
+    };
+  }
+
+  status(): DbPoolStatus {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.#slots.waiting };
+  }
+
+  /**
+   * A connection for `work`, through the circuit. The slot is waited for outside the circuit (a
+   * full pool is our saturation, not the database's failure, and the deadline is for the server);
+   * while the circuit refuses calls, straight to it, so it rejects without waiting. `keep`: the
+   * lease outlives `work` (a session), its holder releases it.
+   */
+  async withLease<T>(
+    signal: AbortSignal | undefined,
+    work: (lease: Lease, s: AbortSignal) => Promise<T>,
+    keep = false,
+  ): Promise<T> {
+    let started = false;
+    const call = async (slot: () => void, s: AbortSignal) => {
+      started = true; // the slot is acquire's from here, then the lease's
+      const lease = await this.#connect(slot, s);
+      if (keep) return work(lease, s);
+      try {
+        return await work(lease, s);
+      } finally {
+        lease.release();
+      }
+    };
+    const { breaker } = this;
+    if (breaker.state === 'open' || breaker.state === 'forced_open') {
+      return breaker.execute(async (s) => call(await this.#slots.take(s), s), { signal });
+    }
+    const slot = await this.#slots.take(signal);
+    try {
+      return await breaker.execute((s) => call(slot, s), { signal });
+    } catch (error) {
+      if (!started) slot(); // the circuit refused the call
+      throw error;
+    }
+  }
+
+  /** Refuses waiting and later callers, stops the recovery check. The pool is ended by the client. */
+  async close(): Promise<void> {
+    this.#slots.close();
+    await this.#recovery?.close();
+  }
+
+  readonly #onHeldError = (error: Error) => {
+    this.#onConnectionError('held');
+    this.#log.warn({ pool: this.role, ...errorFields(error) }, 'held database connection failed');
+  };
+
+  async #connect(slot: () => void, signal: AbortSignal): Promise<Lease> {
+    try {
+      return await acquire(this.pool, slot, signal, this.#onHeldError);
+    } catch (error) {
+      if (isCredentialsRefused(error)) {
+        // The deployment's problem, not the caller's: say so where on-call looks.
+        this.#log.error(
+          { pool: this.role, ...errorFields(error) },
+          `credentials refused by ${this.circuit} (SQLSTATE ${(error as { code: string }).code}): check the user and password`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** One connection and the SQL, outside the circuit (which is open); false when no slot is free. */
+  async #recoveryCheck(sql: string, signal: AbortSignal): Promise<boolean> {
+    const slot = this.#slots.tryTake();
+    if (!slot) return false;
+    const lease = await this.#connect(slot, signal);
+    try {
+      await lease.run({ text: sql }, signal);
+      return true;
+    } finally {
+      lease.release();
+    }
+  }
+}
