@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { BreakerRegistry, ConfigError, loadConfig } from '@gl-vcci/breaker-core';
 import type { KeyValueStore } from '@gl-vcci/breaker-core/client';
-import { silentLogger, testRegistry } from '@gl-vcci/breaker-core/testing';
+import { capturingLogger, silentLogger, testRegistry } from '@gl-vcci/breaker-core/testing';
 import { startFactorBroker } from '@gl-vcci/upstreams/factor-broker';
 import { describe, expect, it } from 'vitest';
 import { NATURAL_GAS, TEST_CONFIG } from '../test/support.js';
@@ -95,15 +95,11 @@ describe('createFactorClient options', () => {
     expect(error.issues.map((i) => i.path)).toEqual([
       'sources.ecoinvent.baseUrl',
       'idleTimeoutMs',
-      'factor_broker.ecoinvent.failover',
       'sources.desnz.failover',
       'sources.desnz.staleMaxAgeMs',
       'sources.desnz.breaker.failMax',
       'local',
     ]);
-    expect(error.message).toContain(
-      'factor_broker.ecoinvent.failover: expected another configured source (desnz), got "epa"',
-    );
     expect(error.message).toContain(
       'sources.desnz.failover: expected another configured source (ecoinvent), got "epa"',
     );
@@ -153,12 +149,26 @@ describe('settings from the configuration file', () => {
       const result = await client.getFactor({ source: 'ecoinvent', activity: 'natural_gas', region: 'US' });
       expect(result).toMatchObject({ source: 'failover', provider: 'desnz', value: NATURAL_GAS.value });
       await client.close();
-      const alone = new BreakerRegistry({ config, metrics: false, logger: silentLogger() });
-      expect(() => createFactorClient({ registry: alone, sources: { ecoinvent: { baseUrl: URL_ } } })).toThrow(
-        'factor_broker.ecoinvent.failover: expected another configured source (none), got "desnz"',
-      );
     } finally {
       await desnz.close();
+    }
+  });
+
+  it('runs without the file’s failover when it was not given that source, and says so at warn', async () => {
+    const config = loadConfig(fileURLToPath(new URL('../../../config/circuit_breaker_config.yaml', import.meta.url)));
+    const { logger, lines } = capturingLogger();
+    const registry = new BreakerRegistry({ config, metrics: false, logger });
+    const client = createFactorClient({ registry, sources: { ecoinvent: { baseUrl: URL_ } } });
+    try {
+      expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toContain(
+        'factor_broker.ecoinvent.failover names desnz, which this client was not given: no failover for ecoinvent',
+      );
+      const error = await client
+        .getFactor({ source: 'ecoinvent', activity: 'natural_gas', region: 'US' })
+        .catch((e: unknown) => e);
+      expect((error as Error).message).not.toMatch(/failover/);
+    } finally {
+      await client.close();
     }
   });
 });

@@ -128,11 +128,12 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const given = record(raw.sources);
   const configured = SOURCE_NAMES.filter((name) => typeof given[name] === 'object' && given[name] !== null);
   const sources: ResolvedSource[] = [];
+  const notes: string[] = [];
   for (const name of configured) {
     const source = record(given[name]);
     // Asked even when the options are bad: the file's errors belong in the same report.
     const file = registry ? collect(issues, () => registry.settings(`factor_broker.${name}`, SETTINGS)) : undefined;
-    const resolved = settle(name, source, file ?? {}, configured, issues);
+    const resolved = settle(name, source, file ?? {}, configured, issues, notes);
     if (registry && source.breaker !== undefined) checkBreaker(registry, resolved, issues);
     sources.push(resolved);
   }
@@ -141,9 +142,11 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
   if (issues.length > 0 || !parsed.success) throw new ConfigError(`${CONTEXT}: ${formatIssues(issues)}`, issues);
   const o = parsed.data;
+  const logger = o.logger ?? o.registry.logger;
+  for (const note of notes) logger.warn({ client: 'factor' }, note);
   return {
     registry: o.registry,
-    logger: o.logger ?? o.registry.logger,
+    logger,
     sources,
     cache: o.cache,
     local: { maxEntries: o.local?.maxEntries ?? DEFAULTS.maxEntries, maxBytes: o.local?.maxBytes },
@@ -163,6 +166,7 @@ function settle(
   file: Partial<FileSettings>,
   configured: readonly FactorSourceName[],
   issues: Issue[],
+  notes: string[],
 ): ResolvedSource {
   const circuitName = `factor_broker.${name}`;
   const option = <T>(key: string, schema: z.ZodType<T>): { given: boolean; value: T | undefined } => {
@@ -174,13 +178,17 @@ function settle(
     o.given ? o.value : fromFile;
 
   const failoverOption = option('failover', sourceName);
-  const failover = pick(failoverOption, file.failover as FactorSourceName | undefined);
+  let failover = pick(failoverOption, file.failover as FactorSourceName | undefined);
   if (failover !== undefined && (failover === name || !configured.includes(failover))) {
     const others = configured.filter((s) => s !== name).join(', ') || 'none';
-    issues.push({
-      path: failoverOption.given ? `sources.${name}.failover` : `${circuitName}.failover`,
-      message: `expected another configured source (${others}), got "${failover}"`,
-    });
+    const message = `expected another configured source (${others}), got "${failover}"`;
+    // The shared file names the platform's failovers; a deployment given fewer sources runs without
+    // that one (said at warn), while a failover the caller names itself must exist.
+    if (failoverOption.given || failover === name)
+      issues.push({ path: failoverOption.given ? `sources.${name}.failover` : `${circuitName}.failover`, message });
+    else
+      notes.push(`${circuitName}.failover names ${failover}, which this client was not given: no failover for ${name}`);
+    failover = undefined;
   }
   const ttlOption = option('cacheTtlMs', cacheTtlMs);
   const staleOption = option('staleMaxAgeMs', staleMaxAgeMs);

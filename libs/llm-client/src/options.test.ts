@@ -88,14 +88,26 @@ describe('createLlmClient options', () => {
     expect(client.status().providers).toEqual([{ name: 'openai', model: 'gpt-5-mini', failover: undefined }]);
   });
 
+  it('runs one provider without the file’s failover to the other, saying so at warn', () => {
+    const { logger, lines } = capturingLogger();
+    const config = loadConfig('llm_providers:\n  claude: { failover: openai }\n');
+    const shipped = new BreakerRegistry({ config, metrics: false, logger });
+    const client = createLlmClient({ registry: shipped, providers: { claude: { apiKey: 'k' } } });
+    expect(client.status().providers).toEqual([{ name: 'claude', model: 'claude-sonnet-4-6', failover: undefined }]);
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toContain(
+      'llm_providers.claude.failover names openai, which this client was not given: no failover for claude',
+    );
+  });
+
   it('refuses a failover that is unknown, unconfigured, itself, or named by both providers, naming the key', () => {
     const unknown = registry('llm_providers:\n  claude: { failover: mistral }\n');
     expect(configError({ registry: unknown, providers: { claude: { apiKey: 'k' } } }).message).toMatch(
       /llm_providers\.claude\.failover: expected one of claude, openai, got "mistral"/,
     );
-    const shipped = registry('llm_providers:\n  claude: { failover: openai }\n');
-    expect(configError({ registry: shipped, providers: { claude: { apiKey: 'k' } } }).message).toBe(
-      'createLlmClient: llm_providers.claude.failover: expected a configured provider, got openai (give providers.openai, or providers.claude.failover: false)',
+    expect(
+      configError({ registry: registry(), providers: { claude: { apiKey: 'k', failover: 'openai' } } }).message,
+    ).toBe(
+      'createLlmClient: providers.claude.failover: expected a configured provider, got openai (give providers.openai)',
     );
     expect(
       configError({ registry: registry(), providers: { claude: { apiKey: 'k', failover: 'claude' } } }).message,

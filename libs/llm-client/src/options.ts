@@ -137,6 +137,7 @@ export interface ResolvedOptions {
 export function resolveOptions(input: LlmClientOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   const o = parseOrThrow(optionsSchema, input, CONTEXT) as LlmClientOptions;
   const given = NAMES.filter((name) => o.providers[name] !== undefined);
+  const notes: string[] = [];
   const providers = given.map((name): ResolvedProvider & { cacheTtlMs: number | undefined } => {
     const options = o.providers[name]!;
     const defaults = PROVIDERS[name];
@@ -145,16 +146,20 @@ export function resolveOptions(input: LlmClientOptions, env: NodeJS.ProcessEnv =
     if (!apiKey) {
       throw configError(`providers.${name}.apiKey`, `expected a key, or ${defaults.env} in the environment`);
     }
-    const failover =
+    let failover =
       options.failover === false ? undefined : (options.failover ?? (s.failover as ProviderName | undefined));
     if (failover !== undefined) {
-      const key = options.failover === undefined ? `${defaults.circuit}.failover` : `providers.${name}.failover`;
+      const fromFile = options.failover === undefined;
+      const key = fromFile ? `${defaults.circuit}.failover` : `providers.${name}.failover`;
       if (failover === name) throw configError(key, `expected the other provider, got ${name} itself`);
       if (o.providers[failover] === undefined) {
-        throw configError(
-          key,
-          `expected a configured provider, got ${failover} (give providers.${failover}, or providers.${name}.failover: false)`,
-        );
+        // The shared file names the platform's failover; a deployment given one provider runs
+        // without it (said at warn), while a failover the caller names itself must exist.
+        if (!fromFile) {
+          throw configError(key, `expected a configured provider, got ${failover} (give providers.${failover})`);
+        }
+        notes.push(`${key} names ${failover}, which this client was not given: no failover for ${name}`);
+        failover = undefined;
       }
     }
     return {
@@ -178,9 +183,11 @@ export function resolveOptions(input: LlmClientOptions, env: NodeJS.ProcessEnv =
   }
   // The provider naming a failover first, then its failover; without one, claude then openai.
   const ordered = leading[0] ? [leading[0], ...providers.filter((p) => p !== leading[0])] : providers;
+  const logger = o.logger ?? o.registry.logger;
+  for (const note of notes) logger.warn({ client: 'llm' }, note);
   return {
     registry: o.registry,
-    logger: o.logger ?? o.registry.logger,
+    logger,
     providers: ordered,
     cache: o.cache,
     local: { maxEntries: o.local?.maxEntries ?? DEFAULTS.maxEntries, maxBytes: o.local?.maxBytes },
