@@ -76,4 +76,17 @@ describe('logging', () => {
       err: { message: 'Request failed with status code 503', code: 'ERR_BAD_RESPONSE', status: 503 },
     });
   });
+
+  it('logs an error under err with its class name, message and code, never as type "Object"', () => {
+    const { logger, lines } = capturingLogger();
+    class ConnectionTimeoutError extends Error {
+      code = 'ETIMEDOUT';
+    }
+    logger.warn({ err: new ConnectionTimeoutError('connect timed out') }, 'redis connection failed');
+    expect(lines[0]?.err).toMatchObject({
+      type: 'ConnectionTimeoutError',
+      message: 'connect timed out',
+      code: 'ETIMEDOUT',
+    });
+  });
 });

@@ -34,6 +34,8 @@ export function createLogger(options: LoggerOptions = {}, destination?: Destinat
     ...options,
     // Runs before serializers: it turns every Error it meets (under any key) into a safe object.
     formatters: { ...options.formatters, log: (object) => redact(object, 0) as Record<string, unknown> },
+    // pino's own `err` serializer would take that safe object for an error and call it "Object".
+    serializers: { ...options.serializers, err: (value: unknown) => redact(value, 0) },
   };
   return destination ? pino(settings, destination) : pino(settings);
 }
