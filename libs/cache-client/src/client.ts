@@ -1,10 +1,9 @@
 import type { CircuitBreaker, Logger } from '@gl-vcci/breaker-core';
-import { LocalStore, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
+import { LocalStore, loggedError, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
 import { classifyRedisError, isCallerError, isCredentialsRefusal, isWriteRefusal, replyPrefix } from './classify.js';
 import { decode, encode } from './codec.js';
 import { type RedisClient, RedisConnection } from './connection.js';
 import { CacheClosedError, CacheRequestError } from './errors.js';
-import { loggedError } from './log.js';
 import { type CacheMetrics, createCacheMetrics } from './metrics.js';
 import { checkKey, checkKeys, checkLoader, checkSignal, checkTtl, DEFAULTS, resolveOptions } from './options.js';
 import type {

@@ -1,7 +1,7 @@
 import type { Logger } from '@gl-vcci/breaker-core';
+import { loggedError } from '@gl-vcci/breaker-core/client';
 import { createClient, DisconnectsClientError } from 'redis';
 import { isCredentialsRefusal } from './classify.js';
-import { loggedError } from './log.js';
 
 export type RedisClient = ReturnType<typeof createFailFastClient>;
 

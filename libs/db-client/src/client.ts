@@ -6,14 +6,14 @@ import {
   type Logger,
   runWithDeadline,
 } from '@gl-vcci/breaker-core';
-import { durationMs, failover, parseOrThrow, raceAbort } from '@gl-vcci/breaker-core/client';
+import { durationMs, failover, loggedError, parseOrThrow, raceAbort } from '@gl-vcci/breaker-core/client';
 import type { QueryResult, QueryResultRow } from 'pg';
 import { z } from 'zod';
 import { checkQuery, checkSessionOptions, type QuerySpec } from './arguments.js';
 import { classifyPgError } from './classify.js';
 import { endPools } from './close.js';
 import type { Lease } from './connection.js';
-import { DbArgumentError, DbClosedError, DbUnavailableError, errorFields } from './errors.js';
+import { DbArgumentError, DbClosedError, DbUnavailableError } from './errors.js';
 import { DbMetrics, outcomeOf, type QueryOutcome } from './metrics.js';
 import {
   CIRCUIT_NAME,
@@ -202,7 +202,7 @@ class PostgresClient implements DbClient {
           .withLease(undefined, (lease, s) => lease.run({ text: sql }, s))
           .then(
             () => {},
-            (error: unknown) => this.#log.info(errorFields(error), 'half-open probe failed'),
+            (error: unknown) => this.#log.info({ error: loggedError(error) }, 'half-open probe failed'),
           );
         this.#probing = probe;
         void probe.then(() => {

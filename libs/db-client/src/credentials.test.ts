@@ -83,7 +83,7 @@ describe.skipIf(!shared.available)('credentials refused (issue 11 #11)', () => {
     expect(breaker.state).toBe('open');
     const refused = lines.filter((l) => String(l.msg).startsWith('credentials refused by database.postgres'));
     expect(refused).toHaveLength(3);
-    expect(refused[0]).toMatchObject({ level: 50, code: '28000' });
+    expect(refused[0]).toMatchObject({ level: 50, error: { code: '28000' } });
     expect(JSON.stringify(lines)).not.toContain(SECRET);
   });
 });

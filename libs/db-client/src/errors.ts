@@ -136,13 +136,3 @@ export const isDbError = codeGuard<DbError>(
   'DB_TRANSACTION_ABORTED',
   'DB_SESSION_BROKEN',
 );
-
-/** What a log line may say about an error: never the error object itself. */
-export function errorFields(error: unknown): { code?: string; sqlState?: string; error: string } {
-  const { code, sqlState, message } = (error ?? {}) as { code?: unknown; sqlState?: unknown; message?: unknown };
-  return {
-    ...(typeof code === 'string' ? { code } : {}),
-    ...(typeof sqlState === 'string' ? { sqlState } : {}),
-    error: typeof message === 'string' ? message : String(error),
-  };
-}

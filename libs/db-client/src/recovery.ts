@@ -1,5 +1,5 @@
 import type { CircuitBreaker, Clock, Logger } from '@gl-vcci/breaker-core';
-import { errorFields } from './errors.js';
+import { loggedError } from '@gl-vcci/breaker-core/client';
 
 /**
  * The recovery signal: while a circuit is open, try the database on our own every `intervalMs`
@@ -73,7 +73,7 @@ export class RecoveryCheck {
         this.#log.info('the database answers again: the circuit lets trial calls through');
       }
     } catch (error) {
-      this.#log.debug(errorFields(error), 'recovery check failed: the database is still unavailable');
+      this.#log.debug({ error: loggedError(error) }, 'recovery check failed: the database is still unavailable');
     }
   }
 }

@@ -1,8 +1,8 @@
 import type { CircuitBreaker, Clock, Logger } from '@gl-vcci/breaker-core';
+import { loggedError } from '@gl-vcci/breaker-core/client';
 import { Pool } from 'pg';
 import { isCredentialsRefused } from './classify.js';
 import { acquire, type Lease } from './connection.js';
-import { errorFields } from './errors.js';
 import type { ConnectionState, PoolCounts } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import { RecoveryCheck } from './recovery.js';
@@ -40,7 +40,7 @@ export class DbServer {
     // Without this listener an idle connection whose backend dies crashes the process.
     this.pool.on('error', (error) => {
       this.#onConnectionError('idle');
-      log.warn({ pool: this.role, ...errorFields(error) }, 'idle database connection failed and was dropped');
+      log.warn({ pool: this.role, error: loggedError(error) }, 'idle database connection failed and was dropped');
     });
     this.#slots = new PoolSlots({
       size: resolved.size,
@@ -125,7 +125,7 @@ export class DbServer {
 
   readonly #onHeldError = (error: Error) => {
     this.#onConnectionError('held');
-    this.#log.warn({ pool: this.role, ...errorFields(error) }, 'held database connection failed');
+    this.#log.warn({ pool: this.role, error: loggedError(error) }, 'held database connection failed');
   };
 
   async #connect(slot: () => void, signal: AbortSignal): Promise<Lease> {
@@ -135,7 +135,7 @@ export class DbServer {
       if (isCredentialsRefused(error)) {
         // The deployment's problem, not the caller's: say so where on-call looks.
         this.#log.error(
-          { pool: this.role, ...errorFields(error) },
+          { pool: this.role, error: loggedError(error) },
           `credentials refused by ${this.circuit} (SQLSTATE ${(error as { code: string }).code}): check the user and password`,
         );
       }

@@ -1,9 +1,10 @@
 import type { CircuitBreaker, Clock, Logger } from '@gl-vcci/breaker-core';
+import { loggedError } from '@gl-vcci/breaker-core/client';
 import type { QueryResult, QueryResultRow } from 'pg';
 import { checkQuery, type QuerySpec } from './arguments.js';
 import { classifyPgError } from './classify.js';
 import type { Lease, Statement } from './connection.js';
-import { DbArgumentError, DbSessionBrokenError, DbTransactionAbortedError, errorFields } from './errors.js';
+import { DbArgumentError, DbSessionBrokenError, DbTransactionAbortedError } from './errors.js';
 import { outcomeOf, type QueryOutcome } from './metrics.js';
 import type { DbResult, DbSession, DbSource, SessionQueryOptions } from './types.js';
 
@@ -88,7 +89,7 @@ async function commit(ctx: SessionContext, lease: Lease): Promise<void> {
   } catch (error) {
     // Not counted by the circuit (it did not admit the call): logged, so an outage still shows.
     if (classifyPgError(error) === 'failure') {
-      ctx.log.warn(errorFields(error), 'COMMIT failed with an availability error; the outcome is unknown');
+      ctx.log.warn({ error: loggedError(error) }, 'COMMIT failed with an availability error; the outcome is unknown');
     }
     throw error;
   }
@@ -103,7 +104,7 @@ async function rollback(ctx: SessionContext, lease: Lease): Promise<void> {
     await lease.run({ text: 'ROLLBACK' });
   } catch (error) {
     lease.spoil(error);
-    ctx.log.warn(errorFields(error), 'ROLLBACK failed; the connection is destroyed instead');
+    ctx.log.warn({ error: loggedError(error) }, 'ROLLBACK failed; the connection is destroyed instead');
   }
 }
 

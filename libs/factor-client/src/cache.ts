@@ -1,5 +1,5 @@
-import { type Clock, errorMessage, type Logger } from '@gl-vcci/breaker-core';
-import { type KeyValueStore, raceAbort } from '@gl-vcci/breaker-core/client';
+import type { Clock, Logger } from '@gl-vcci/breaker-core';
+import { type KeyValueStore, loggedError, raceAbort } from '@gl-vcci/breaker-core/client';
 import type { CachedFactor, FactorQuery, FactorResult, FactorResultSource } from './types.js';
 
 /** How long a cache read may take before it counts as a miss: a cache is never worth an outage of its own. */
@@ -34,7 +34,7 @@ export class AnswerCache {
   /** Keeps a live answer for as long as it may be served stale; the answer does not wait for the store. */
   write(key: string, entry: CachedFactor, ttlMs: number): void {
     this.store.set(key, entry, ttlMs).catch((error: unknown) => {
-      this.logger.warn({ provider: entry.provider, error: errorMessage(error) }, 'factor cache write failed');
+      this.logger.warn({ provider: entry.provider, error: loggedError(error) }, 'factor cache write failed');
     });
   }
 
@@ -74,7 +74,7 @@ export class AnswerCache {
     try {
       return await raceAbort(this.store.get(key, { signal: deadline.signal }), deadline.signal);
     } catch (error) {
-      this.logger.warn({ error: errorMessage(error) }, 'factor cache read failed: treated as a miss');
+      this.logger.warn({ error: loggedError(error) }, 'factor cache read failed: treated as a miss');
       return undefined;
     } finally {
       this.clock.clearTimeout(timer);

@@ -1,14 +1,12 @@
 import {
   type CircuitBreaker,
-  errorMessage,
   isCircuitOpenError,
   isFallbackExhaustedError,
   isTimeoutError,
   type Logger,
 } from '@gl-vcci/breaker-core';
-import { failover } from '@gl-vcci/breaker-core/client';
+import { failover, loggedError } from '@gl-vcci/breaker-core/client';
 import {
-  errorClass,
   isLlmClosedError,
   isLlmProviderError,
   isLlmRequestError,
@@ -118,7 +116,7 @@ export class Attempts {
   #failedOver(from: Provider, to: Provider, error: unknown): void {
     this.#metrics.failover(from.name, to.name);
     this.#logger.warn(
-      { from: from.name, to: to.name, error: errorClass(error), reason: errorMessage(error) },
+      { from: from.name, to: to.name, error: loggedError(error) },
       'failing over to the next LLM provider',
     );
   }

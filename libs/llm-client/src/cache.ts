@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type Clock, errorMessage, type Logger } from '@gl-vcci/breaker-core';
-import { type KeyValueStore, raceAbort } from '@gl-vcci/breaker-core/client';
-import { errorClass } from './errors.js';
+import type { Clock, Logger } from '@gl-vcci/breaker-core';
+import { type KeyValueStore, loggedError, raceAbort } from '@gl-vcci/breaker-core/client';
 import type { NormalizedRequest } from './providers/provider.js';
 import type { CachedCompletion, LlmResult } from './types.js';
 
@@ -75,10 +74,7 @@ export class ResponseCache {
       return await raceAbort(read, bounded);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      this.#logger.warn(
-        { error: errorClass(error), reason: errorMessage(error) },
-        'response cache read failed: a miss',
-      );
+      this.#logger.warn({ error: loggedError(error) }, 'response cache read failed: a miss');
       return undefined;
     } finally {
       this.#clock.clearTimeout(timer);
@@ -90,7 +86,7 @@ export class ResponseCache {
     const { text, provider, model, usage, stopReason } = result;
     const value: CachedCompletion = { text, provider, model, usage: { ...usage }, stopReason };
     new Promise<void>((resolve) => resolve(this.#store.set(key, value, this.#ttlMs))).catch((error: unknown) => {
-      this.#logger.warn({ error: errorClass(error), reason: errorMessage(error) }, 'response cache write failed');
+      this.#logger.warn({ error: loggedError(error) }, 'response cache write failed');
     });
   }
 }

@@ -120,11 +120,6 @@ export class LlmClosedError extends LlmError {
   }
 }
 
-/** Logged instead of the error object: the class says enough, and nothing of a request (or a key) rides along. */
-export function errorClass(error: unknown): string {
-  return error instanceof Error ? error.constructor.name : typeof error;
-}
-
 function describe(kind: FailureKind, status: number | undefined): string {
   const http = status === undefined ? '' : ` (HTTP ${status})`;
   switch (kind) {

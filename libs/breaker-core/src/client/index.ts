@@ -22,6 +22,7 @@ export {
 export { raceAbort } from './abort.js';
 export { type ZeroedCounterOptions, zeroedCounter } from './counter.js';
 export { detachCause } from './errors.js';
+export { type LoggedError, loggedError } from './log.js';
 export { type FailoverOptions, type FailoverResult, failover, type Upstream } from './failover.js';
 export {
   anObject,
