@@ -1,4 +1,5 @@
 import type { Logger } from '@gl-vcci/breaker-core';
+import type { KeyValueStore } from '@gl-vcci/breaker-core/client';
 import type { TestRegistry } from '@gl-vcci/breaker-core/testing';
 import { capturingLogger, waitFor } from '@gl-vcci/breaker-core/testing';
 import { sharedServer } from '@gl-vcci/upstreams/servers';
@@ -16,16 +17,12 @@ import {
 } from './errors.js';
 import type { CacheClient } from './types.js';
 
-/** The README's FactorCache adapter, as an application would write it. */
-interface FactorCache<T> {
-  get(key: string): Promise<T | undefined>;
-  set(key: string, value: T, ttlMs: number): Promise<void>;
-}
-function factorCacheFrom<T>(cache: CacheClient): FactorCache<T> {
+/** The README's adapter to breaker-core's store interface, as an application would write it. */
+function storeFrom<T>(cache: CacheClient): KeyValueStore<T> {
   return {
-    async get(key) {
+    async get(key, options) {
       try {
-        return (await cache.get<T>(key))?.value;
+        return (await cache.get<T>(key, options))?.value;
       } catch (error) {
         // A key holding something this client did not write: a miss for this cache.
         if (isCacheRequestError(error) || isCacheDecodeError(error)) return undefined;
@@ -302,9 +299,9 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     );
   });
 
-  it("serves a FactorCache through the README's adapter: values, misses, and a WRONGTYPE key as a miss", async () => {
+  it("serves as another client's store through the README's adapter: values, misses, and a WRONGTYPE key as a miss", async () => {
     open();
-    const factors = factorCacheFrom<{ kgCO2e: number }>(cache);
+    const factors = storeFrom<{ kgCO2e: number }>(cache);
     await factors.set('DE', { kgCO2e: 0.38 }, 60_000);
     expect(await factors.get('DE')).toEqual({ kgCO2e: 0.38 });
     expect(await factors.get('FR')).toBeUndefined();
