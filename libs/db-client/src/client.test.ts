@@ -318,7 +318,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
     expect(db.status()).toEqual({
       circuits: { 'database.postgres': 'closed' },
       closed: false,
-      pools: { primary: { total: 1, idle: 1, waiting: 0 } },
+      pools: { primary: { max: 2, total: 1, idle: 1, waiting: 0 } },
     });
     breaker.forceOpen();
     expect(db.status().circuits).toEqual({ 'database.postgres': 'forced_open' });

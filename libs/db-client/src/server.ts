@@ -79,7 +79,8 @@ export class DbServer {
   }
 
   status(): DbPoolStatus {
-    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.#slots.waiting };
+    const { totalCount, idleCount, options } = this.pool;
+    return { max: options.max, total: totalCount, idle: idleCount, waiting: this.#slots.waiting };
   }
 
   /**

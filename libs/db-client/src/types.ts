@@ -140,8 +140,9 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
-/** Connections of one pool: open, idle, and callers waiting for one. */
+/** Connections of one pool: its size (config `connection_pool_size`), open, idle, and callers waiting for one. */
 export interface DbPoolStatus {
+  max: number;
   total: number;
   idle: number;
   waiting: number;

@@ -1,6 +1,6 @@
 import { waitFor } from '@gl-vcci/breaker-core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Harness, harness, waitForRequests } from '../test/support.js';
+import { CACHE_TTL_MS, type Harness, harness, STALE_MAX_AGE_MS, waitForRequests } from '../test/support.js';
 import { isFactorClosedError } from './errors.js';
 import type { FactorQuery } from './types.js';
 
@@ -15,7 +15,7 @@ afterEach(async () => {
 const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
 
 describe('status()', () => {
-  it('names every source’s circuit with its state, and whether the client is closed', async () => {
+  it('names every source’s circuit with its state, its resolved settings, and whether the client is closed', async () => {
     h = await harness();
     h.sims.epa.mode({ status: 503 });
     await h.client.getFactor(GAS);
@@ -23,6 +23,11 @@ describe('status()', () => {
     expect(h.client.status()).toEqual({
       circuits: { 'factor_broker.ecoinvent': 'closed', 'factor_broker.desnz': 'closed', 'factor_broker.epa': 'open' },
       closed: false,
+      sources: {
+        ecoinvent: { failover: 'desnz', cacheTtlMs: CACHE_TTL_MS, staleMaxAgeMs: STALE_MAX_AGE_MS },
+        desnz: { failover: undefined, cacheTtlMs: CACHE_TTL_MS, staleMaxAgeMs: STALE_MAX_AGE_MS },
+        epa: { failover: undefined, cacheTtlMs: CACHE_TTL_MS, staleMaxAgeMs: STALE_MAX_AGE_MS },
+      },
     });
     await h.client.close();
     expect(h.client.status().closed).toBe(true);

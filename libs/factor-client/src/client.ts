@@ -138,8 +138,13 @@ class FactorBroker implements FactorClient {
 
   status(): FactorClientStatus {
     const circuits: FactorClientStatus['circuits'] = {};
-    for (const { source, breaker } of this.#upstreams.values()) circuits[source.circuitName] = breaker.state;
-    return { circuits, closed: this.#closing.signal.aborted };
+    const sources: FactorClientStatus['sources'] = {};
+    for (const { source, breaker } of this.#upstreams.values()) {
+      circuits[source.circuitName] = breaker.state;
+      const { name, failover, cacheTtlMs, staleMaxAgeMs } = source;
+      sources[name] = { failover, cacheTtlMs, staleMaxAgeMs };
+    }
+    return { circuits, closed: this.#closing.signal.aborted, sources };
   }
 
   async close(): Promise<void> {

@@ -108,8 +108,15 @@ export interface GetFactorOptions {
   signal?: AbortSignal;
 }
 
-/** `status()`: each source's circuit by name (`factor_broker.epa`), and whether the client is closed. */
-export type FactorClientStatus = ClientStatus;
+/**
+ * `status()`: each source's circuit by name (`factor_broker.epa`), whether the client is closed,
+ * and each source's settings as resolved from options and the config file.
+ */
+export interface FactorClientStatus extends ClientStatus {
+  sources: Partial<
+    Record<FactorSourceName, { failover: FactorSourceName | undefined; cacheTtlMs: number; staleMaxAgeMs: number }>
+  >;
+}
 
 export interface FactorClient {
   /** The factor for `query`, live or from the fallback chain; `source` and `quality` say which. */
