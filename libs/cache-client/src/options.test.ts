@@ -118,7 +118,7 @@ describe('createCacheClient options', () => {
   it('refuses a cache_ttl of 0, which would keep nothing locally', () => {
     const { registry } = cacheRegistry('cache:\n  redis:\n    cache_ttl: 0\n');
     expect(refusal({ url: deadUrl, registry }).message).toBe(
-      'createCacheClient: cache.redis.cache_ttl: expected at least 0.001 seconds for the local tier, got 0',
+      '<text>: cache.redis.cache_ttl: expected a positive number of seconds, got 0',
     );
   });
 });

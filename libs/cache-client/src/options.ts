@@ -35,7 +35,8 @@ export const DEFAULTS = {
 } as const;
 
 /** The client-owned keys of the circuit's block, resolved (seconds to ms) by the registry. */
-export const SETTINGS = { cacheTtlMs: setting.seconds('cache_ttl') };
+// 0 would keep nothing in the local tier: refused by the registry, naming the key.
+export const SETTINGS = { cacheTtlMs: setting.seconds('cache_ttl', { positive: true }) };
 
 /** A database number is all node-redis takes as the URL's path; anything else it throws on. */
 const redisUrl = urlSchema(['redis:', 'rediss:']).refine(
@@ -103,13 +104,6 @@ export function resolveOptions(input: CacheClientOptions): ResolvedOptions {
     issues.push({
       path: 'connection.pingIntervalMs',
       message: `expected less than connection.socketTimeoutMs (${socketTimeoutMs}), or an idle connection is dropped, got ${pingIntervalMs}`,
-    });
-  }
-  // The cap applies only when local.maxTtlMs does not: 0 would keep nothing locally.
-  if (o.local?.maxTtlMs === undefined && cacheTtlMs !== undefined && cacheTtlMs < 1) {
-    issues.push({
-      path: `${circuitName}.cache_ttl`,
-      message: `expected at least 0.001 seconds for the local tier, got ${describeValue(cacheTtlMs / 1000)}`,
     });
   }
   if (issues.length > 0) throw new ConfigError(`${CONTEXT}: ${formatIssues(issues)}`, issues);

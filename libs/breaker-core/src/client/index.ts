@@ -22,8 +22,8 @@ export {
 export { raceAbort } from './abort.js';
 export { type ZeroedCounterOptions, zeroedCounter } from './counter.js';
 export { detachCause } from './errors.js';
-export { type LoggedError, loggedError } from './log.js';
 export { type FailoverOptions, type FailoverResult, failover, type Upstream } from './failover.js';
+export { type LoggedError, loggedError } from './log.js';
 export {
   anObject,
   baseOptions,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secondsToMs } from '../config/schema.js';
-import { boolean, nonEmptyString, nonNegativeNumber, positiveInt } from '../validation.js';
+import { boolean, nonEmptyString, nonNegativeNumber, positiveInt, positiveNumber } from '../validation.js';
 
 /** One client-owned key of a service block and how its value is checked and converted. */
 export interface SettingField<T> {
@@ -21,10 +21,13 @@ export type ResolvedSettings<F extends SettingFields> = {
  * the result, converted in one place (`secondsToMs`); clients never read YAML keys or units.
  */
 export const setting = {
-  /** Seconds in the file, milliseconds out (`cache_ttl: 1.5` → 1500). */
-  seconds: (key: string): SettingField<number> => ({
+  /** Seconds in the file, milliseconds out (`cache_ttl: 1.5` → 1500); `positive` refuses 0. */
+  seconds: (key: string, options: { positive?: boolean } = {}): SettingField<number> => ({
     key,
-    schema: nonNegativeNumber('a non-negative number of seconds').transform((s) => secondsToMs(s)!),
+    schema: (options.positive
+      ? positiveNumber('a positive number of seconds')
+      : nonNegativeNumber('a non-negative number of seconds')
+    ).transform((s) => secondsToMs(s)!),
   }),
   /** Another service of the same group (`failover: desnz`). */
   service: (key: string, among: readonly string[]): SettingField<string> => ({
