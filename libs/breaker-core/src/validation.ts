@@ -28,12 +28,23 @@ export interface Issue {
 }
 
 /** Turns zod issues into `path: expected X, got Y` lines, reading the offending value from `input`. */
-export function toIssues(error: z.ZodError, input: unknown, prefix: ReadonlyArray<PropertyKey> = []): Issue[] {
+export function toIssues(
+  error: z.ZodError,
+  input: unknown,
+  prefix: ReadonlyArray<PropertyKey> = [],
+  /** The config file's values are shown as written; an option's misplaced string is not. */
+  { showStrings = false }: { showStrings?: boolean } = {},
+): Issue[] {
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path];
     // A message that already says what it got (or hides it, for secrets) is not given a second "got".
     const says = issue.code === 'unrecognized_keys' || /, got /.test(issue.message);
-    const got = says ? '' : `, got ${describeValue(valueAt(input, issue.path))}`;
+    const value = valueAt(input, issue.path);
+    // A string where another type belongs is not echoed: it is most often a key or a URL put in
+    // the wrong place (`createCacheClient('redis://:pw@host')`). A wrong string value is shown.
+    const hidden = !showStrings && issue.code === 'invalid_type' && typeof value === 'string';
+    const shown = hidden ? 'a string (not shown)' : describeValue(value);
+    const got = says ? '' : `, got ${shown}`;
     return { path: path.map(String).join('.'), message: `${issue.message}${got}` };
   });
 }
@@ -65,16 +76,23 @@ function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return value;
 }
 
+/**
+ * A value as an error message shows it. Objects and arrays are described by shape, never dumped:
+ * a misplaced options object can hold API keys, headers or a connection string.
+ */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
   if (value === undefined) return 'nothing';
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `an array of ${value.length}`;
+  if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value);
+    if (keys.length === 0) return 'an empty object';
+    const shown = keys.slice(0, 5).map((k) => JSON.stringify(k));
+    return `an object with keys ${shown.join(', ')}${keys.length > 5 ? ', …' : ''}`;
   }
+  if (typeof value === 'bigint') return `${value}n`;
+  return String(value);
 }
 
 /** Node's setTimeout fires at once (with a warning) for longer delays. */

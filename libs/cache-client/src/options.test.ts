@@ -68,7 +68,7 @@ describe('createCacheClient options', () => {
 
   it('refuses a registry that is not one', () => {
     expect(refusal({ url: deadUrl, registry: {} }).message).toBe(
-      'createCacheClient: registry: expected a BreakerRegistry, got {}',
+      'createCacheClient: registry: expected a BreakerRegistry, got an empty object',
     );
   });
 

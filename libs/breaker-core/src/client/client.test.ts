@@ -215,4 +215,25 @@ describe('option schemas', () => {
     );
     expect(inspect(error, { depth: null })).not.toMatch(/hunter2|42/);
   });
+
+  it('describe a misplaced object by its keys and a misplaced string by its type, never echoing either', () => {
+    const schema = z.strictObject({
+      sources: z.record(z.string(), z.unknown()).refine((v) => 'epa' in v, { error: 'expected an epa source' }),
+      url: z.strictObject({ host: z.string() }),
+    });
+    const error = (() => {
+      try {
+        parseOrThrow(
+          schema,
+          { sources: { EPA: { headers: { 'x-api-key': 'sk-SECRET' } } }, url: 'redis://:pw@h' },
+          'createX',
+        );
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error?.message).toBe(
+      'createX: sources: expected an epa source, got an object with keys "EPA"; url: Invalid input: expected object, received string, got a string (not shown)',
+    );
+  });
 });

@@ -331,7 +331,7 @@ describe('the file structure', () => {
 
   it('rejects a root that is not a mapping', () => {
     expect(messageOf(() => loadConfig('- a\n- b\n'))).toBe(
-      '<text>: (root): expected a mapping of global, environments and service groups, got ["a","b"]',
+      '<text>: (root): expected a mapping of global, environments and service groups, got an array of 2',
     );
   });
 

@@ -235,7 +235,7 @@ function readBlock(value: unknown, path: string[], issues: Issue[]): ServiceSett
   }
   const parsed = serviceSettingsSchema.safeParse(value);
   if (!parsed.success) {
-    issues.push(...toIssues(parsed.error, value, path));
+    issues.push(...toIssues(parsed.error, value, path, { showStrings: true }));
     return {};
   }
   for (const { key, message } of blockIssues(parsed.data)) issues.push({ path: join([...path, key]), message });
