@@ -37,7 +37,7 @@ async function verdict(provider: 'claude' | 'openai') {
     () => undefined,
     (e: unknown) => e,
   );
-  const error = toProviderError(provider, thrown);
+  const error = toProviderError(provider, thrown, []);
   const kind = error instanceof LlmProviderError ? error.kind : 'rejected';
   const wait = error instanceof LlmProviderError ? error.retryAfterMs : undefined;
   return [error.constructor.name, kind, classifyLlmError(error), wait];
@@ -83,7 +83,7 @@ describe('the failure table, through the real SDKs', () => {
   it('makes a refused connection unavailable, a failure', async () => {
     const dead = anthropicAdapter({ apiKey: 'k', baseURL: 'http://127.0.0.1:9', timeoutMs: 5_000 });
     const thrown = await dead.complete(REQUEST, 'm', new AbortController().signal).catch((e: unknown) => e);
-    const error = toProviderError('claude', thrown) as LlmProviderError;
+    const error = toProviderError('claude', thrown, []) as LlmProviderError;
     expect([error.kind, classifyLlmError(error)]).toEqual(['unavailable', 'failure']);
   });
 
@@ -92,14 +92,14 @@ describe('the failure table, through the real SDKs', () => {
     const controller = new AbortController();
     const pending = claudeSdk.complete(REQUEST, 'm', controller.signal).catch((e: unknown) => e);
     controller.abort();
-    const error = toProviderError('claude', await pending) as LlmProviderError;
+    const error = toProviderError('claude', await pending, []) as LlmProviderError;
     expect([error.kind, classifyLlmError(error)]).toEqual(['cancelled', 'ignore']);
   });
 
   it('counts unknown errors as failures and passes its own errors through', () => {
     expect(classifyLlmError(new TypeError('bug'))).toBe('failure');
     const rejected = new LlmRequestError('claude', 400, undefined, new Error('x'));
-    expect(toProviderError('claude', rejected)).toBe(rejected);
+    expect(toProviderError('claude', rejected, [])).toBe(rejected);
   });
 });
 

@@ -41,27 +41,29 @@ type SdkApiError = AnthropicAPIError | OpenAIAPIError;
  * | caller abort (`APIUserAbortError`)                      | `cancelled`    | ignore    | no         |
  *
  * Returns the error to throw inside the breaker: LlmProviderError (with `retryAfterMs` for the
- * breaker) or LlmRequestError. The SDK's error is kept as `cause` only as a `detachCause` copy:
- * the SDKs' errors hold the response headers and body, which a gateway may fill with secrets.
+ * breaker) or LlmRequestError. The SDK's error is kept as `cause` only as a `detachCause` copy
+ * with the provider's key (`secrets`) removed: the SDKs' errors hold the response headers and
+ * body, which an upstream or a gateway may fill with the key it was sent.
  */
-export function toProviderError(provider: ProviderName, error: unknown): Error {
+export function toProviderError(provider: ProviderName, error: unknown, secrets: readonly string[]): Error {
   if (isLlmError(error)) return error;
   if (error instanceof AnthropicAbortError || error instanceof OpenAIAbortError) {
-    return new LlmProviderError(provider, 'cancelled', undefined, undefined, undefined, detachCause(error));
+    return new LlmProviderError(provider, 'cancelled', undefined, undefined, undefined, detachCause(error, secrets));
   }
-  if (error instanceof AnthropicAPIError || error instanceof OpenAIAPIError) return fromApiError(provider, error);
+  if (error instanceof AnthropicAPIError || error instanceof OpenAIAPIError)
+    return fromApiError(provider, error, secrets);
   // The SDK refused the request before sending it (e.g. Anthropic's "Streaming is required").
   if (error instanceof AnthropicError || error instanceof OpenAIError) {
-    return new LlmRequestError(provider, undefined, undefined, detachCause(error));
+    return new LlmRequestError(provider, undefined, undefined, detachCause(error, secrets));
   }
-  return new LlmProviderError(provider, 'unavailable', undefined, undefined, undefined, detachCause(error));
+  return new LlmProviderError(provider, 'unavailable', undefined, undefined, undefined, detachCause(error, secrets));
 }
 
-function fromApiError(provider: ProviderName, error: SdkApiError): Error {
+function fromApiError(provider: ProviderName, error: SdkApiError, secrets: readonly string[]): Error {
   const status = error.status;
   const requestId = error.requestID ?? undefined;
   const failure = (kind: FailureKind, retryAfterMs?: number) =>
-    new LlmProviderError(provider, kind, status, retryAfterMs, requestId, detachCause(error));
+    new LlmProviderError(provider, kind, status, retryAfterMs, requestId, detachCause(error, secrets));
   // Connection errors, and error events inside a stream, have no status.
   if (status === undefined) return failure('unavailable');
   if (status === 429) {
@@ -70,7 +72,7 @@ function fromApiError(provider: ProviderName, error: SdkApiError): Error {
   if (status === 402) return failure('quota', QUOTA_RETRY_AFTER_MS);
   if (status === 401 || status === 403) return failure('auth');
   if (status === 408 || status === 409 || status >= 500) return failure('unavailable', retryAfterMs(error));
-  return new LlmRequestError(provider, status, requestId, detachCause(error));
+  return new LlmRequestError(provider, status, requestId, detachCause(error, secrets));
 }
 
 function isQuota(error: SdkApiError): boolean {

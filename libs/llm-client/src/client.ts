@@ -136,7 +136,7 @@ class Client implements LlmClient {
         p.breaker.execute(
           (deadline) =>
             p.adapter.complete(checked.normalized, p.model, deadline).catch((error: unknown) => {
-              throw toProviderError(p.name, error);
+              throw toProviderError(p.name, error, [p.apiKey]);
             }),
           { signal: s },
         ),

@@ -21,6 +21,19 @@ describe('no secret in a thrown error', () => {
     expect(shown).not.toContain('TESTSECRET');
   });
 
+  it('no API key is reachable when the provider echoes it in its error body', async () => {
+    const h = await harness();
+    const message = `invalid x-api-key ${ANTHROPIC_KEY}`;
+    h.claude.mode(CLAUDE_ROUTE, {
+      status: 400,
+      body: { type: 'error', error: { type: 'invalid_request_error', message } },
+    });
+    const error = await h.client.generate(PROMPT).catch((e: unknown) => e);
+    expect(isLlmRequestError(error)).toBe(true);
+    expect((error as Error).message).toContain('invalid x-api-key [redacted]');
+    expect(inspect(error, { depth: null })).not.toContain('TESTSECRET');
+  });
+
   it('no API key is reachable from LlmRequestError', async () => {
     const h = await harness();
     h.claude.mode(CLAUDE_ROUTE, anthropicError(400, 'invalid_request_error', echo(ANTHROPIC_KEY)));

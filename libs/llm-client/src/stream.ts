@@ -106,7 +106,7 @@ function open(ctx: StreamContext, provider: Provider, request: NormalizedRequest
           return read.done ? undefined : read.value;
         } catch (error) {
           if (upstream.aborted) throw upstream.reason;
-          throw toProviderError(provider.name, error);
+          throw toProviderError(provider.name, error, [provider.apiKey]);
         } finally {
           stop();
         }

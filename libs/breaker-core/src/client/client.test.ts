@@ -181,6 +181,15 @@ describe('detachCause', () => {
     expect((copy.cause as Error).message).toBe('socket hang up');
   });
 
+  it('removes the client’s own secrets from the messages it copies, a Bearer credential alone too', () => {
+    const sdk = new Error('401 {"error":"invalid x-api-key sk-ant-SECRET-9 (token sk-proj-TOKEN-7)"}', {
+      cause: new Error('upstream said sk-ant-SECRET-9'),
+    });
+    const copy = detachCause(sdk, ['sk-ant-SECRET-9', 'Bearer sk-proj-TOKEN-7']) as Error;
+    expect(copy.message).toBe('401 {"error":"invalid x-api-key [redacted] (token [redacted])"}');
+    expect(inspect(copy, { depth: null })).not.toMatch(/SECRET|TOKEN/);
+  });
+
   it('passes breaker-core’s own errors through unchanged', () => {
     const open = new CircuitOpenError('x', 'open', 10);
     expect(detachCause(open)).toBe(open);

@@ -21,7 +21,7 @@ export {
 } from '../validation.js';
 export { raceAbort } from './abort.js';
 export { type ZeroedCounterOptions, zeroedCounter } from './counter.js';
-export { detachCause } from './errors.js';
+export { detachCause, redactSecrets } from './errors.js';
 export { type FailoverOptions, type FailoverResult, failover, type Upstream } from './failover.js';
 export { type LoggedError, loggedError } from './log.js';
 export {
