@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { capturingLogger } from '@gl-vcci/breaker-core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Harness, harness } from '../test/support.js';
-import { isFactorUnavailableError } from './errors.js';
+import { isFactorRequestError, isFactorUnavailableError } from './errors.js';
 import type { FactorQuery } from './types.js';
 
 const EPA_KEY = 'epa-key-s3cret';
@@ -53,6 +53,17 @@ describe('secrets never reach an error or a log', () => {
     expect(shown).toContain('ECONNRESET');
     expect(shown).not.toContain(ECOINVENT_TOKEN);
     expect(JSON.stringify(log.lines)).not.toContain(ECOINVENT_TOKEN);
+  });
+});
+
+describe('a source that echoes the key it was sent', () => {
+  it('in a 400 body: the FactorRequestError says why without the key', async () => {
+    await withSecrets();
+    h.sims.epa.mode({ status: 400, body: { message: `bad request from key ${EPA_KEY}` } });
+    const error = await h.client.getFactor(GAS).catch((e: unknown) => e);
+    expect(isFactorRequestError(error)).toBe(true);
+    expect((error as Error).message).toContain('bad request from key [redacted]');
+    expect(inspect(error, { depth: null })).not.toContain(EPA_KEY);
   });
 });
 

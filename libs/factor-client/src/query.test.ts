@@ -24,6 +24,11 @@ describe('getFactor arguments', () => {
     ],
     [{ ...GAS, year: 1850 }, 'getFactor: year: expected a year between 1990 and 2100, got 1850'],
     [{ ...GAS, unit: '' }, 'getFactor: unit: expected a non-empty string, got ""'],
+    [
+      { ...GAS, source: 'ecoinvent', activity: '..' },
+      'getFactor: activity: expected an activity id (not "." or "..", no control characters), got ".."',
+    ],
+    [{ ...GAS, extra: 1 }, 'getFactor: (query): Unrecognized key: "extra"'],
   ])('rejects %j with FactorArgumentError before any request', async (query, message) => {
     h = await harness();
     const error = await h.client.getFactor(query as FactorQuery).catch((e: unknown) => e);

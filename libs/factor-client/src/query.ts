@@ -1,4 +1,4 @@
-import { type Issue, nonEmptyString, toIssues } from '@gl-vcci/breaker-core/client';
+import { anObject, type Issue, nonEmptyString, toIssues } from '@gl-vcci/breaker-core/client';
 import { z } from 'zod';
 import { FactorArgumentError } from './errors.js';
 import type { FactorQuery, FactorSourceName } from './types.js';
@@ -6,6 +6,8 @@ import type { FactorQuery, FactorSourceName } from './types.js';
 /** ISO 3166-1 alpha-2, optionally with an ISO 3166-2 subdivision (`US-CA`), or ecoinvent's `GLO` and `RoW`. */
 const REGION = /^(?:[A-Z]{2}(?:-[A-Z0-9]{1,3})?|GLO|RoW)$/;
 const YEAR = 'expected a year between 1990 and 2100';
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** The schema of `getFactor`'s query for the sources this client was given. */
 export function querySchema(sources: readonly FactorSourceName[]) {
@@ -14,9 +16,12 @@ export function querySchema(sources: readonly FactorSourceName[]) {
       source: z.enum(sources as [FactorSourceName, ...FactorSourceName[]], {
         error: `expected one of the configured sources (${sources.join(', ')})`,
       }),
-      activity: nonEmptyString('a non-empty activity id').refine((a: string) => a.trim() === a, {
-        error: 'expected no leading or trailing spaces',
-      }),
+      activity: nonEmptyString('a non-empty activity id')
+        .refine((a: string) => a.trim() === a, { error: 'expected no leading or trailing spaces' })
+        // A path segment of its own at two sources: "." or ".." would change the request's path.
+        .refine((a: string) => a !== '.' && a !== '..' && !CONTROL.test(a), {
+          error: 'expected an activity id (not "." or "..", no control characters)',
+        }),
       region: z
         .string({ error: 'expected a region code' })
         .regex(REGION, { error: 'expected an ISO 3166 region code ("US", "GB", "US-CA") or "GLO" / "RoW"' }),
@@ -28,7 +33,7 @@ export function querySchema(sources: readonly FactorSourceName[]) {
         .optional(),
       unit: nonEmptyString().optional(),
     },
-    { error: 'expected a query { source, activity, region, year?, unit? }' },
+    anObject('a query { source, activity, region, year?, unit? }'),
   );
 }
 
@@ -37,7 +42,7 @@ export type QuerySchema = ReturnType<typeof querySchema>;
 const callOptionsSchema = z
   .strictObject(
     { signal: z.instanceof(AbortSignal, { error: 'expected an AbortSignal' }).optional() },
-    { error: 'expected an object ({ signal? })' },
+    anObject('an object ({ signal? })'),
   )
   .optional();
 

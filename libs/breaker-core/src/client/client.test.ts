@@ -7,7 +7,7 @@ import { parseOrThrow } from '../validation.js';
 import { raceAbort } from './abort.js';
 import { detachCause } from './errors.js';
 import { failover } from './failover.js';
-import { secretSchema, urlSchema } from './options.js';
+import { headersSchema, secretSchema, urlSchema } from './options.js';
 import { SingleFlight } from './single-flight.js';
 import { LocalStore } from './store.js';
 
@@ -243,6 +243,13 @@ describe('option schemas', () => {
     })();
     expect(error?.message).toBe(
       'createX: sources: expected an epa source, got an object with keys "EPA"; url: Invalid input: expected object, received string, got a string (not shown)',
+    );
+  });
+
+  it('refuse a header value with a line break, without echoing it', () => {
+    const schema = z.strictObject({ headers: headersSchema });
+    expect(() => parseOrThrow(schema, { headers: { 'x-api-key': 'sk-SECRET\r\n' } }, 'createX')).toThrow(
+      'createX: headers.x-api-key: expected a header value without line breaks or control characters, got <hidden>',
     );
   });
 });

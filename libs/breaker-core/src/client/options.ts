@@ -83,7 +83,18 @@ export const urlSchema = (protocols: readonly string[] = ['http:', 'https:']) =>
 export const secretSchema = (what = 'a non-empty string') =>
   z.string({ error: `expected ${what}, got <hidden>` }).min(1, { error: `expected ${what}, got ""` });
 
-/** Headers that may carry API keys: checked, never echoed. */
-export const headersSchema = z.record(z.string(), secretSchema('a string header value'), {
-  error: 'expected an object of headers, got <hidden>',
-});
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+/**
+ * Headers that may carry API keys: checked, never echoed. A line break or other control character
+ * is refused: HTTP clients strip or reject it silently, so a pasted key with a newline would send
+ * another key (or no header) and fail as a 401 far from its cause.
+ */
+export const headersSchema = z.record(
+  z.string(),
+  secretSchema('a string header value').refine((v) => !CONTROL.test(v), {
+    error: 'expected a header value without line breaks or control characters, got <hidden>',
+  }),
+  { error: 'expected an object of headers, got <hidden>' },
+);

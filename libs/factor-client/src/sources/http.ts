@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { parseRetryAfter } from '@gl-vcci/breaker-core';
+import { detachCause, redactSecrets } from '@gl-vcci/breaker-core/client';
 import axios, { type AxiosResponse } from 'axios';
 import {
   FactorMalformedError,
@@ -38,6 +39,8 @@ export interface SourceFetcher {
  * `config.headers` hold the API key.
  */
 export function createSourceFetcher(o: SourceFetcherOptions): SourceFetcher {
+  // A source may echo the key it was sent in an error body or message: never into our errors.
+  const secrets = Object.values(o.headers);
   const httpAgent = new HttpAgent({ keepAlive: true });
   const httpsAgent = new HttpsAgent({ keepAlive: true });
   const http = axios.create({
@@ -60,7 +63,7 @@ export function createSourceFetcher(o: SourceFetcherOptions): SourceFetcher {
       response = await http.get<string>(path, { params, signal: AbortSignal.any([signal, o.closing]) });
     } catch (error) {
       if (o.closing.aborted) throw o.closing.reason;
-      throw new FactorUpstreamError(target, undefined, error);
+      throw new FactorUpstreamError(target, undefined, detachCause(error, secrets));
     }
     const { status } = response;
     const retryAfter = response.headers['retry-after'];
@@ -71,8 +74,8 @@ export function createSourceFetcher(o: SourceFetcherOptions): SourceFetcher {
     if (status >= 500 || status === 408 || status === 401 || status === 403) {
       throw new FactorUpstreamError(target, status);
     }
-    if (status === 404) throw new FactorNotFoundError(target, detailOf(response.data));
-    if (status >= 400) throw new FactorRequestError(target, status, detailOf(response.data));
+    if (status === 404) throw new FactorNotFoundError(target, detailOf(response.data, secrets));
+    if (status >= 400) throw new FactorRequestError(target, status, detailOf(response.data, secrets));
     if (status !== 200) throw new FactorMalformedError(target, `expected HTTP 200, got ${status}`);
     let body: unknown;
     try {
@@ -96,11 +99,11 @@ export function createSourceFetcher(o: SourceFetcherOptions): SourceFetcher {
   };
 }
 
-/** The `message` of a JSON error body, for the caller's error; never the whole body. */
-function detailOf(data: unknown): string {
+/** The `message` of a JSON error body, for the caller's error; never the whole body nor a key. */
+function detailOf(data: unknown, secrets: readonly string[]): string {
   try {
     const message = (JSON.parse(String(data)) as { message?: unknown } | null)?.message;
-    return typeof message === 'string' ? message.slice(0, 200) : '';
+    return typeof message === 'string' ? redactSecrets(message, secrets).slice(0, 200) : '';
   } catch {
     return '';
   }
