@@ -1,4 +1,4 @@
-import { anObject, type Issue, nonEmptyString, toIssues } from '@gl-vcci/breaker-core/client';
+import { anObject, type Issue, nonEmptyString, signalSchema, toIssues } from '@gl-vcci/breaker-core/client';
 import { z } from 'zod';
 import { FactorArgumentError } from './errors.js';
 import type { FactorQuery, FactorSourceName } from './types.js';
@@ -40,10 +40,7 @@ export function querySchema(sources: readonly FactorSourceName[]) {
 export type QuerySchema = ReturnType<typeof querySchema>;
 
 const callOptionsSchema = z
-  .strictObject(
-    { signal: z.instanceof(AbortSignal, { error: 'expected an AbortSignal' }).optional() },
-    anObject('an object ({ signal? })'),
-  )
+  .strictObject({ signal: signalSchema.optional() }, anObject('an object ({ signal? })'))
   .optional();
 
 /**

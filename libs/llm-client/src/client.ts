@@ -83,7 +83,7 @@ class Client implements LlmClient {
   }
 
   async generate(request: LlmRequest, options?: LlmCallOptions): Promise<LlmResult> {
-    const checked = checkRequest('generate', request);
+    const checked = checkRequest('generate', request, options);
     const signal = this.#signal(options?.signal);
     const key = this.#keyOf(checked);
     if (key === undefined) return this.#live(checked, signal, undefined, false);
@@ -98,7 +98,7 @@ class Client implements LlmClient {
   }
 
   stream(request: LlmRequest, options?: LlmCallOptions): AsyncIterable<LlmStreamEvent> {
-    const checked = checkRequest('stream', request);
+    const checked = checkRequest('stream', request, options);
     const signal = this.#signal(options?.signal);
     const context: StreamContext = {
       attempts: this.#attempts,

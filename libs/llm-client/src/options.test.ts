@@ -4,7 +4,7 @@ import { capturingLogger, silentLogger } from '@gl-vcci/breaker-core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { harness, PROMPT } from '../test/support.js';
 import { createLlmClient } from './client.js';
-import { LlmArgumentError } from './errors.js';
+import { isLlmArgumentError, LlmArgumentError } from './errors.js';
 import type { LlmClientOptions } from './types.js';
 
 const registry = (yaml?: string) =>
@@ -160,6 +160,21 @@ describe('request checks', () => {
       'generate: maxTokens: expected a positive integer, got 0; temperature: expected a number from 0 to 1, got 1.5; prompt: expected either prompt or messages, got "x"',
     );
     expect(() => h.client.stream({ maxTokens: 5 })).toThrow('stream: prompt: expected either prompt or messages');
+    expect(h.claude.messages).toHaveLength(0);
+  });
+
+  it('rejects bad call options with LlmArgumentError too, never a raw TypeError', async () => {
+    const h = await harness();
+    const error = await h.client
+      .generate(PROMPT, { signal: 'nope' as never, cacheIncomplet: true } as never)
+      .catch((e: unknown) => e);
+    expect(isLlmArgumentError(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      'generate: options.signal: expected an AbortSignal, got a string (not shown); options: Unrecognized key: "cacheIncomplet"',
+    );
+    expect(() => h.client.stream(PROMPT, { signal: 1 as never })).toThrow(
+      'stream: options.signal: expected an AbortSignal, got 1',
+    );
     expect(h.claude.messages).toHaveLength(0);
   });
 

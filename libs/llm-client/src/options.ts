@@ -2,6 +2,7 @@ import { type BreakerRegistry, ConfigError, type Logger } from '@gl-vcci/breaker
 import {
   anObject,
   baseOptions,
+  boolean,
   breakerOverridesSchema,
   durationMs,
   formatIssues,
@@ -13,6 +14,7 @@ import {
   positiveInt,
   secretSchema,
   setting,
+  signalSchema,
   storeSchema,
   toIssues,
   urlSchema,
@@ -24,6 +26,7 @@ import { OPENAI_BASE_URL } from './providers/openai.js';
 import type { NormalizedRequest } from './providers/provider.js';
 import type {
   CachedCompletion,
+  LlmCallOptions,
   LlmClientOptions,
   LlmPrices,
   LlmProviderOptions,
@@ -262,10 +265,22 @@ export interface CheckedRequest {
 }
 
 /** Checks a request (LlmArgumentError naming the method and the fields) and normalizes it. */
-export function checkRequest(method: string, request: LlmRequest): CheckedRequest {
+/** A call's options: checked with the request, so a bad signal is an LlmArgumentError too. */
+const callOptionsSchema = z
+  .strictObject(
+    { signal: signalSchema.optional(), cacheIncomplete: boolean().optional() },
+    anObject('an object ({ signal?, cacheIncomplete? })'),
+  )
+  .optional();
+
+export function checkRequest(method: string, request: LlmRequest, options?: LlmCallOptions): CheckedRequest {
   const parsed = requestSchema.safeParse(request);
-  if (!parsed.success) {
-    const issues = toIssues(parsed.error, request);
+  const checked = callOptionsSchema.safeParse(options);
+  const issues = [
+    ...(parsed.success ? [] : toIssues(parsed.error, request)),
+    ...(checked.success ? [] : toIssues(checked.error, options, ['options'])),
+  ];
+  if (!parsed.success || issues.length > 0) {
     throw new LlmArgumentError(`${method}: ${formatIssues(issues)}`, issues);
   }
   const r = parsed.data;

@@ -34,6 +34,7 @@ export {
   loggerSchema,
   registrySchema,
   secretSchema,
+  signalSchema,
   storeSchema,
   urlSchema,
 } from './options.js';

@@ -45,6 +45,9 @@ export const baseOptions = {
   logger: loggerSchema.optional(),
 } as const;
 
+/** A call's `signal` option. */
+export const signalSchema = z.instanceof(AbortSignal, { error: 'expected an AbortSignal' });
+
 /** The `local` option: bounds of a client's in-memory tier. */
 export const localSchema = z.strictObject(
   { maxEntries: positiveInt().optional(), maxBytes: positiveInt().optional() },
