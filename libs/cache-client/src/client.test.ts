@@ -297,6 +297,10 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     await expect(cache.getOrSet('k', 1000, 'not a function' as never)).rejects.toThrow(
       'getOrSet: loader: expected a function, got "not a function"',
     );
+    await expect(cache.get('k', { sginal: 1 } as never)).rejects.toThrow('get: options: unknown option "sginal"');
+    await expect(cache.mget(['k'], { signal: 'stop' } as never)).rejects.toThrow(
+      'mget: options.signal: expected an AbortSignal, got "stop"',
+    );
   });
 
   it("serves as another client's store through the README's adapter: values, misses, and a WRONGTYPE key as a miss", async () => {

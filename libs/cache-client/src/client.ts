@@ -5,7 +5,7 @@ import { decode, encode } from './codec.js';
 import { type RedisClient, RedisConnection } from './connection.js';
 import { CacheClosedError, CacheRequestError } from './errors.js';
 import { type CacheMetrics, createCacheMetrics } from './metrics.js';
-import { checkKey, checkKeys, checkLoader, checkSignal, checkTtl, DEFAULTS, resolveOptions } from './options.js';
+import { checkCallOptions, checkKey, checkKeys, checkLoader, checkTtl, DEFAULTS, resolveOptions } from './options.js';
 import type {
   CacheCallOptions,
   CacheClient,
@@ -109,8 +109,8 @@ class RedisCache implements CacheClient {
   async get<T = unknown>(key: string, options?: CacheCallOptions): Promise<CacheHit<T> | undefined> {
     this.#checkOpen();
     checkKey('get', key);
+    checkCallOptions('get', options);
     const signal = options?.signal;
-    checkSignal('get', signal);
     const redisKey = this.#prefix + key;
     let json: string | null;
     try {
@@ -132,8 +132,8 @@ class RedisCache implements CacheClient {
   ): Promise<Array<CacheHit<T> | undefined>> {
     this.#checkOpen();
     checkKeys('mget', keys);
+    checkCallOptions('mget', options);
     const signal = options?.signal;
-    checkSignal('mget', signal);
     if (keys.length === 0) return [];
     const redisKeys = keys.map((key) => this.#prefix + key);
     let refused = '';
@@ -204,7 +204,7 @@ class RedisCache implements CacheClient {
       checkKey('getOrSet', key);
       checkTtl('getOrSet', ttlMs);
       checkLoader('getOrSet', loader);
-      checkSignal('getOrSet', options?.signal);
+      checkCallOptions('getOrSet', options);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -154,7 +154,18 @@ export function checkLoader(method: string, loader: unknown): asserts loader is 
   if (typeof loader !== 'function') refuse(method, 'loader', `expected a function, got ${describeValue(loader)}`);
 }
 
-export function checkSignal(method: string, signal: unknown): asserts signal is AbortSignal | undefined {
+/** A call's options: `{ signal? }` and nothing else (a misspelt `sginal` would be ignored otherwise). */
+export function checkCallOptions(
+  method: string,
+  options: unknown,
+): asserts options is { signal?: AbortSignal } | undefined {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) {
+    refuse(method, 'options', `expected an object ({ signal? }), got ${describeValue(options)}`);
+  }
+  const unknown = Object.keys(options).filter((key) => key !== 'signal');
+  if (unknown.length > 0) refuse(method, 'options', `unknown option ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  const { signal } = options as { signal?: unknown };
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     refuse(method, 'options.signal', `expected an AbortSignal, got ${describeValue(signal)}`);
   }
