@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULTS_FILE } from '../test/support.js';
 import { findDefault, loadFactorDefaults } from './defaults.js';
 
-describe('the conservative defaults table (config/factor-defaults.yaml)', () => {
+describe('the conservative defaults table (data/factor-defaults.yaml, shipped in the package)', () => {
   const rows = loadFactorDefaults(DEFAULTS_FILE);
 
   it('holds only the looked-up EPA Hub 2024 rows, each citing publication, year and table', () => {
@@ -25,6 +25,10 @@ describe('the conservative defaults table (config/factor-defaults.yaml)', () => 
         table: 'Table 1, Stationary Combustion',
       });
     }
+  });
+
+  it('is what loadFactorDefaults() loads with no argument, found relative to the module', () => {
+    expect(loadFactorDefaults()).toEqual(rows);
   });
 
   it('finds a row by activity, region and unit, and none for anything else', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { nonEmptyString, parseOrThrow, positiveInt, positiveNumber } from '@gl-vcci/breaker-core/client';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -45,12 +46,16 @@ const fileSchema = z
     }
   });
 
+/** The cited table shipped in this package (`data/factor-defaults.yaml`), found relative to this module. */
+const SHIPPED_DEFAULTS = fileURLToPath(new URL('../data/factor-defaults.yaml', import.meta.url));
+
 /**
- * Reads the conservative defaults table (a YAML path, or YAML text when the string holds a
- * newline) and checks every row: each must cite its publication (name, year, table). A bad file
- * throws breaker-core's ConfigError naming the row and field.
+ * Reads the conservative defaults table and checks every row: each must cite its publication
+ * (name, year, table). With no argument, the table shipped in this package (EPA GHG Emission
+ * Factors Hub 2024); otherwise a YAML path, or YAML text when the string holds a newline. A bad
+ * file throws breaker-core's ConfigError naming the row and field.
  */
-export function loadFactorDefaults(pathOrText: string): FactorDefault[] {
+export function loadFactorDefaults(pathOrText: string = SHIPPED_DEFAULTS): FactorDefault[] {
   const text = pathOrText.includes('\n') ? pathOrText : readFileSync(pathOrText, 'utf8');
   const context = pathOrText.includes('\n') ? '<text>' : pathOrText;
   return parseOrThrow(fileSchema, parse(text) as unknown, context).defaults;

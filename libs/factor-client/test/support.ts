@@ -44,7 +44,7 @@ export const OPEN_DURATION_MS = 5_000;
 export const CACHE_TTL_MS = 3_600_000;
 export const STALE_MAX_AGE_MS = 86_400_000;
 
-export const DEFAULTS_FILE = fileURLToPath(new URL('../../../config/factor-defaults.yaml', import.meta.url));
+export const DEFAULTS_FILE = fileURLToPath(new URL('../data/factor-defaults.yaml', import.meta.url));
 
 export const NATURAL_GAS = { value: 53.1, unit: 'kg CO2/mmBtu', year: 2024 };
 
