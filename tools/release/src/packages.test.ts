@@ -75,6 +75,7 @@ describe.each(PUBLISHED.map((lib) => [lib] as const))('%s', (lib) => {
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'CHANGELOG.md', 'dist/index.js']));
     expect(files).toContain('dist/index.d.ts');
     expect(files.filter((file) => /\.tsbuildinfo$|\.test\.|\.map$|^src\/|^test\//.test(file))).toEqual([]);
+    if (lib === 'factor-client') expect(files).toContain('data/factor-defaults.yaml');
   });
 
   it('declares every package its public types import, so a consumer compiles without extra installs', () => {
@@ -98,6 +99,31 @@ describe.each(PUBLISHED.map((lib) => [lib] as const))('%s', (lib) => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it('has a README that reads right on a registry page: absolute links, the registry and the peers to install', () => {
+    const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+    const targets = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!);
+    expect(targets.filter((target) => !/^(https:\/\/|#)/.test(target))).toEqual([]);
+    const github = targets.filter((target) => target.startsWith('https://github.com/'));
+    expect(
+      github.filter((target) => !target.startsWith(`${REPOSITORY}/`) && !target.startsWith(`${REPOSITORY}#`)),
+    ).toEqual([]);
+    expect(readme).not.toMatch(/shared\/notes|ARCHITECTURE\.md|\.\.\//);
+    const install = readme.slice(
+      readme.indexOf('## Install'),
+      readme.indexOf('\n## ', readme.indexOf('## Install') + 1),
+    );
+    expect(install).toContain(`@gl-vcci:registry=${PRIVATE_REGISTRY}`);
+    // The peers, named on the install line: npm installs peers, but a reader should see them.
+    const line =
+      lib === 'breaker-core'
+        ? `npm install ${pkg.name} prom-client`
+        : `npm install ${pkg.name} @gl-vcci/breaker-core prom-client`;
+    expect(Object.keys(pkg.peerDependencies ?? {}).sort()).toEqual(
+      lib === 'breaker-core' ? ['prom-client'] : ['@gl-vcci/breaker-core', 'prom-client'],
+    );
+    expect(install).toContain(line);
   });
 
   it('passes publint (strict)', async () => {
