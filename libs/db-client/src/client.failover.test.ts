@@ -2,7 +2,7 @@ import { CircuitOpenError, type FallbackExhaustedError, TimeoutError } from '@gl
 import { waitFor } from '@gl-vcci/breaker-core/testing';
 import { startTcpProxy, type TcpProxy } from '@gl-vcci/upstreams/tcp-proxy';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminClient, harness, rejectionOf, shared, uniqueTable } from '../test/support.js';
+import { adminClient, harness, reasonOf, rejectionOf, shared, uniqueTable } from '../test/support.js';
 import { DbUnavailableError } from './errors.js';
 
 /** The replica's error inside a DbUnavailableError. */
@@ -59,7 +59,7 @@ describe.skipIf(!shared.available)('read failover and half-open probes', () => {
   it('once the circuit is open, read-only queries go to the replica at once', async () => {
     const { db, breaker: circuit } = withReplica();
     await primary.proxy.mode('cut');
-    await rejectionOf(db.query('SELECT 1'));
+    await reasonOf(db.query('SELECT 1'));
     expect(circuit.state).toBe('open');
     // A black-holed primary would hold a connection attempt for 2 s: the open circuit never tries.
     await primary.proxy.mode('blackhole');
@@ -77,13 +77,13 @@ describe.skipIf(!shared.available)('read failover and half-open probes', () => {
     try {
       const { db } = withReplica();
       await primary.proxy.mode('cut');
-      expect(await rejectionOf(db.query(`INSERT INTO ${table} (id) VALUES (1)`))).toMatchObject({
+      expect(await reasonOf(db.query(`INSERT INTO ${table} (id) VALUES (1)`))).toMatchObject({
         code: 'ECONNREFUSED',
       });
-      expect(await rejectionOf(db.query(`UPDATE ${table} SET id = 2 WHERE id = 1`))).toBeInstanceOf(CircuitOpenError);
-      expect(
-        await rejectionOf(db.transaction((tx) => tx.query(`INSERT INTO ${table} (id) VALUES (3)`))),
-      ).toBeInstanceOf(CircuitOpenError);
+      expect(await reasonOf(db.query(`UPDATE ${table} SET id = 2 WHERE id = 1`))).toBeInstanceOf(CircuitOpenError);
+      expect(await reasonOf(db.transaction((tx) => tx.query(`INSERT INTO ${table} (id) VALUES (3)`)))).toBeInstanceOf(
+        CircuitOpenError,
+      );
       expect(replica.proxy.connections).toBe(0);
       expect((await admin.query(`SELECT count(*)::int AS n FROM ${table}`)).rows).toEqual([{ n: 0 }]);
     } finally {
@@ -93,7 +93,7 @@ describe.skipIf(!shared.available)('read failover and half-open probes', () => {
 
   it('a transaction never fails over, not even when the primary fails while it runs', async () => {
     const { db } = withReplica();
-    const error = await rejectionOf(
+    const error = await reasonOf(
       db.transaction(async (tx) => {
         await tx.query('SELECT 1');
         await primary.proxy.mode('cut');
@@ -142,7 +142,7 @@ describe.skipIf(!shared.available)('read failover and half-open probes', () => {
 
   it('a caller’s mistake on the primary is not retried on the replica', async () => {
     const { db } = withReplica();
-    expect(await rejectionOf(db.query('SELECT 1/0', [], { readOnly: true }))).toMatchObject({
+    expect(await reasonOf(db.query('SELECT 1/0', [], { readOnly: true }))).toMatchObject({
       code: 'DB_REQUEST_REJECTED',
       sqlState: '22012',
     });
@@ -172,7 +172,7 @@ describe.skipIf(!shared.available)('read failover and half-open probes', () => {
     const seen: string[] = [];
     circuit.onStateChange((change) => seen.push(change.to));
     await primary.proxy.mode('cut');
-    await rejectionOf(db.query('SELECT 1'));
+    await reasonOf(db.query('SELECT 1'));
     await primary.proxy.mode('pass');
     clock.advance(OPEN_MS);
 
@@ -188,10 +188,10 @@ describe.skipIf(!shared.available)('read failover and half-open probes', () => {
   it('with a probe, a failed trial reopens the circuit and the caller’s query is never sent', async () => {
     const { db, clock, breaker: circuit } = harness({ connectionString: primary.url, breaker, probe: true });
     await primary.proxy.mode('cut');
-    await rejectionOf(db.query('SELECT 1'));
+    await reasonOf(db.query('SELECT 1'));
     clock.advance(OPEN_MS);
 
-    const error = await rejectionOf(db.query('SELECT 1'));
+    const error = await reasonOf(db.query('SELECT 1'));
     expect(error).toBeInstanceOf(CircuitOpenError);
     expect((error as CircuitOpenError).cause).toMatchObject({ code: 'ECONNREFUSED' });
     expect(circuit.state).toBe('open');

@@ -5,8 +5,9 @@ import { answers } from '@gl-vcci/upstreams/servers';
 import { startTcpProxy, type TcpProxy } from '@gl-vcci/upstreams/tcp-proxy';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { adminClient, harness, rejectionOf, shared } from '../test/support.js';
+import { adminClient, harness, reasonFrom, reasonOf, rejectionOf, shared } from '../test/support.js';
 import { classifyPgError } from './classify.js';
+import { isDbUnavailableError } from './errors.js';
 
 const FAIL_MAX = 3;
 const OPEN_MS = 10_000;
@@ -41,11 +42,11 @@ describe('createDbClient when its own PostgreSQL goes away', () => {
           await db.query('SELECT 1');
           served++;
         } catch (error) {
-          if (error instanceof CircuitOpenError) {
+          if (reasonFrom(error) instanceof CircuitOpenError) {
             rejected++;
             return;
           }
-          failures.push(error);
+          failures.push(reasonFrom(error));
         }
       }
     };
@@ -73,15 +74,27 @@ describe('createDbClient when its own PostgreSQL goes away', () => {
     circuit.onStateChange((change) => transitions.push(`${change.from}->${change.to}`));
     await db.query('SELECT 1');
     await server.stop('fast');
-    for (let i = 0; i < FAIL_MAX; i++) await rejectionOf(db.query('SELECT 1'));
+    for (let i = 0; i < FAIL_MAX; i++) await reasonOf(db.query('SELECT 1'));
     expect(circuit.state).toBe('open');
     await server.start();
-    expect(await rejectionOf(db.query('SELECT 1'))).toBeInstanceOf(CircuitOpenError);
+    expect(await reasonOf(db.query('SELECT 1'))).toBeInstanceOf(CircuitOpenError);
 
     clock.advance(OPEN_MS);
     expect((await db.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
     expect(circuit.state).toBe('closed');
     expect(transitions).toEqual(['closed->open', 'open->half_open', 'half_open->closed']);
+  });
+
+  it('a query the database cannot serve is a DbUnavailableError, whatever the reason, naming the circuit', async () => {
+    const { db } = harness({ connectionString: 'postgres://postgres@127.0.0.1:9/test' }); // nothing listens
+    const refused = await rejectionOf(db.query('SELECT 1'));
+    expect(isDbUnavailableError(refused)).toBe(true);
+    expect((refused as Error).message).toMatch(/live database\.postgres \(connect ECONNREFUSED/);
+    await rejectionOf(db.query('SELECT 1'));
+    await rejectionOf(db.query('SELECT 1')); // failMax 3: the circuit opens
+    const rejected = await rejectionOf(db.query('SELECT 1'));
+    expect(isDbUnavailableError(rejected)).toBe(true);
+    expect(reasonFrom(rejected)).toBeInstanceOf(CircuitOpenError);
   });
 
   it('too many connections (53300) trips the circuit', async () => {
@@ -95,10 +108,10 @@ describe('createDbClient when its own PostgreSQL goes away', () => {
       }
       const { db, breaker: circuit } = harness({ connectionString: server.url, breaker });
       for (let i = 0; i < FAIL_MAX; i++) {
-        expect(await rejectionOf(db.query('SELECT 1'))).toMatchObject({ code: '53300' });
+        expect(await reasonOf(db.query('SELECT 1'))).toMatchObject({ code: '53300' });
       }
       expect(circuit.state).toBe('open');
-      expect(await rejectionOf(db.query('SELECT 1'))).toBeInstanceOf(CircuitOpenError);
+      expect(await reasonOf(db.query('SELECT 1'))).toBeInstanceOf(CircuitOpenError);
     } finally {
       await Promise.all(hogs.map((hog) => hog.end()));
     }
@@ -116,7 +129,7 @@ describe('createDbClient when its own PostgreSQL goes away', () => {
     await waitFor(async () => {
       error = await db.query('SELECT 1').then(
         () => undefined,
-        (e: unknown) => e,
+        (e: unknown) => reasonFrom(e),
       );
       return (error as { code?: string } | undefined)?.code === '57P03';
     }, 'the server to refuse new connections');
@@ -151,7 +164,7 @@ describe.skipIf(!shared.available)('createDbClient behind a faulty network (TCP 
   it('a black-holed server fails the call at connectionTimeoutMillis instead of hanging', async () => {
     const { db, sample } = harness({ connectionString: url, pool: { connectionTimeoutMillis: 300 } });
     await proxy.mode('blackhole');
-    const error = await rejectionOf(db.query('SELECT 1'));
+    const error = await reasonOf(db.query('SELECT 1'));
     expect(error).toMatchObject({ message: 'Connection terminated due to connection timeout' });
     expect(
       await sample('greenlang_circuit_breaker_calls_total{circuit_name="database.postgres",status="failure"}'),
@@ -165,17 +178,17 @@ describe.skipIf(!shared.available)('createDbClient behind a faulty network (TCP 
     });
     await db.query('SELECT 1');
     await proxy.mode('blackhole');
-    expect(await rejectionOf(db.query('SELECT 2'))).toMatchObject({ message: 'Query read timeout' });
+    expect(await reasonOf(db.query('SELECT 2'))).toMatchObject({ message: 'Query read timeout' });
     expect(await sample('greenlang_db_pool_connections{pool="primary",state="total"}')).toBe(0);
   });
 
   it('an open circuit rejects at once with CircuitOpenError, without asking the pool for a connection', async () => {
     const { db } = harness({ connectionString: url, breaker: { ...breaker, failMax: 1 } });
     await proxy.mode('cut');
-    expect(classifyPgError(await rejectionOf(db.query('SELECT 1')))).toBe('failure');
+    expect(classifyPgError(await reasonOf(db.query('SELECT 1')))).toBe('failure');
     // A black hole now would hold any connection attempt for 2 s: the rejection must not try.
     await proxy.mode('blackhole');
-    const error = await rejectionOf(db.query('SELECT 1'));
+    const error = await reasonOf(db.query('SELECT 1'));
     expect(error).toBeInstanceOf(CircuitOpenError);
     expect(proxy.connections).toBe(0);
   });
@@ -183,9 +196,9 @@ describe.skipIf(!shared.available)('createDbClient behind a faulty network (TCP 
   it('the server never sees a statement from a rejected call', async () => {
     const { db, appName } = harness({ connectionString: url, breaker: { ...breaker, failMax: 1 } });
     await proxy.mode('cut');
-    await rejectionOf(db.query('SELECT 1'));
+    await reasonOf(db.query('SELECT 1'));
     await proxy.mode('pass');
-    await rejectionOf(db.query('SELECT 1'));
+    await reasonOf(db.query('SELECT 1'));
     const admin = await adminClient();
     const seen = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [
       appName,

@@ -1,7 +1,7 @@
 import { CircuitOpenError, TimeoutError } from '@gl-vcci/breaker-core';
 import { waitFor } from '@gl-vcci/breaker-core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminClient, harness, rejectionOf, shared, uniqueTable } from '../test/support.js';
+import { adminClient, harness, reasonOf, rejectionOf, shared, uniqueTable } from '../test/support.js';
 import { classifyPgError } from './classify.js';
 import { DbClosedError, type DbRequestError, DbSessionBrokenError, DbTransactionAbortedError } from './errors.js';
 
@@ -34,7 +34,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
   it('a statement timeout ends the query on the server (57014) and keeps the connection', async () => {
     const { db, appName } = harness({ pool: { statement_timeout: 200, query_timeout: 700, max: 1 } });
     const before = (await db.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    const error = await rejectionOf(db.query('SELECT pg_sleep(5) /* statement-timeout-probe */'));
+    const error = await reasonOf(db.query('SELECT pg_sleep(5) /* statement-timeout-probe */'));
     expect(error).toMatchObject({ code: '57014' });
     const admin = await adminClient();
     const active = await admin.query(
@@ -47,7 +47,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
 
   it('timeoutMs shortens the statement timeout of that one query', async () => {
     const { db } = harness({ pool: { max: 1 } });
-    expect(await rejectionOf(db.query('SELECT pg_sleep(2)', [], { timeoutMs: 100 }))).toMatchObject({
+    expect(await reasonOf(db.query('SELECT pg_sleep(2)', [], { timeoutMs: 100 }))).toMatchObject({
       code: '57014',
     });
     expect((await db.query('SHOW statement_timeout')).rows).toEqual([{ statement_timeout: '3s' }]);
@@ -59,7 +59,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
     const codes = new Map<string, number>();
     const worker = async () => {
       for (let i = 0; i < 250; i++) {
-        const error = (await rejectionOf(db.query(`INSERT INTO ${table} (id) VALUES (1000)`))) as DbRequestError;
+        const error = (await reasonOf(db.query(`INSERT INTO ${table} (id) VALUES (1000)`))) as DbRequestError;
         codes.set(error.sqlState, (codes.get(error.sqlState) ?? 0) + 1);
       }
     };
@@ -77,7 +77,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
   it('a caller error keeps the connection: no reconnect churn', async () => {
     const { db } = harness({ pool: { max: 1 } });
     const pid = (await db.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    for (let i = 0; i < 5; i++) await rejectionOf(db.query('SELECT 1/0'));
+    for (let i = 0; i < 5; i++) await reasonOf(db.query('SELECT 1/0'));
     expect((await db.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid).toBe(pid);
   });
 
@@ -94,7 +94,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
   it('transaction rolls back when the callback throws, rethrows that very error and returns the connection', async () => {
     const { db, sample } = harness({ pool: { max: 1 } });
     const boom = new Error('boom');
-    const error = await rejectionOf(
+    const error = await reasonOf(
       db.transaction(async (tx) => {
         await tx.query(`INSERT INTO ${table} (id, label) VALUES (2, 'two')`);
         throw boom;
@@ -108,7 +108,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
 
   it('transaction whose callback swallowed a failed statement is rolled back with DbTransactionAbortedError', async () => {
     const { db } = harness();
-    const error = await rejectionOf(
+    const error = await reasonOf(
       db.transaction(async (tx) => {
         await tx.query(`INSERT INTO ${table} (id, label) VALUES (3, 'three')`);
         await tx.query('SELECT 1/0').catch(() => {});
@@ -123,7 +123,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
     const { db } = harness({ pool: { max: 1 } });
     const pid = (await db.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     const reason = new Error('caller gave up');
-    const error = await rejectionOf(
+    const error = await reasonOf(
       db.transaction(async (tx) => {
         const controller = new AbortController();
         const insert = tx.query(`INSERT INTO ${table} (id, label) VALUES (20, 'abandoned')`, [], {
@@ -142,12 +142,12 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
 
   it('a transaction whose statement hit the circuit’s deadline is never committed', async () => {
     const { db, clock } = harness({ breaker: { callTimeoutMs: 10_000 } });
-    const error = await rejectionOf(
+    const error = await reasonOf(
       db.transaction(async (tx) => {
         await tx.query(`INSERT INTO ${table} (id, label) VALUES (21, 'timed out')`);
         const slow = tx.query('SELECT pg_sleep(30)');
         clock.advance(10_000);
-        expect(await rejectionOf(slow)).toBeInstanceOf(TimeoutError);
+        expect(await reasonOf(slow)).toBeInstanceOf(TimeoutError);
         return 'looks fine';
       }),
     );
@@ -159,7 +159,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
   it('a session refuses further statements once one was abandoned: DbSessionBrokenError, nothing sent', async () => {
     const { db, sample } = harness();
     const reason = new Error('caller gave up');
-    const error = await rejectionOf(
+    const error = await reasonOf(
       db.withClient(async (session) => {
         const controller = new AbortController();
         const first = session.query('SELECT pg_sleep(30)', [], { signal: controller.signal });
@@ -184,7 +184,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
       return 'done';
     });
     expect(value).toBe('done');
-    expect(await rejectionOf(db.query('SELECT 1'))).toBeInstanceOf(CircuitOpenError);
+    expect(await reasonOf(db.query('SELECT 1'))).toBeInstanceOf(CircuitOpenError);
     breaker.reset();
     expect((await db.query(`SELECT label FROM ${table} WHERE id = 22`)).rows).toEqual([{ label: 'committed' }]);
   });
@@ -213,7 +213,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
     await db.withClient(async (session) => {
       leaked = session;
     });
-    expect(await rejectionOf(leaked!.query('SELECT 1'))).toMatchObject({ code: 'DB_INVALID_ARGUMENT' });
+    expect(await reasonOf(leaked!.query('SELECT 1'))).toMatchObject({ code: 'DB_INVALID_ARGUMENT' });
   });
 
   it('the process survives the backend of an idle pooled connection being terminated', async () => {
@@ -232,7 +232,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
   it('the process survives the backend of a held connection being terminated; the next statement is refused', async () => {
     const { db, sample } = harness();
     const admin = await adminClient();
-    const error = await rejectionOf(
+    const error = await reasonOf(
       db.withClient(async (session) => {
         const pid = (await session.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
         await admin.query('SELECT pg_terminate_backend($1)', [pid]);
@@ -264,7 +264,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
     await waitFor(async () => (await running()) === 1, 'the statement to run');
     const reason = new Error('caller gave up');
     controller.abort(reason);
-    expect(await rejectionOf(pending)).toBe(reason);
+    expect(await reasonOf(pending)).toBe(reason);
     await waitFor(async () => (await running()) === 0, 'the server to cancel the statement', 1_000);
     expect(
       await sample('greenlang_circuit_breaker_calls_total{circuit_name="database.postgres",status="ignored"}'),
@@ -279,7 +279,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
       breaker: { callTimeoutMs: 70_000 },
     });
     const admin = await adminClient();
-    const pending = rejectionOf(db.query('SELECT pg_sleep(30)'));
+    const pending = reasonOf(db.query('SELECT pg_sleep(30)'));
     const running = () =>
       admin
         .query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'", [
@@ -327,7 +327,7 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
   it('calls after close reject with DbClosedError', async () => {
     const { db } = harness();
     await db.close();
-    expect(await rejectionOf(db.query('SELECT 1'))).toBeInstanceOf(DbClosedError);
+    expect(await reasonOf(db.query('SELECT 1'))).toBeInstanceOf(DbClosedError);
     await db.close();
   });
 });

@@ -6,7 +6,14 @@ import {
   type Logger,
   runWithDeadline,
 } from '@gl-vcci/breaker-core';
-import { durationMs, failover, loggedError, parseOrThrow, raceAbort } from '@gl-vcci/breaker-core/client';
+import {
+  durationMs,
+  failover,
+  loggedError,
+  parseOrThrow,
+  raceAbort,
+  type Upstream,
+} from '@gl-vcci/breaker-core/client';
 import type { QueryResult, QueryResultRow } from 'pg';
 import { z } from 'zod';
 import { checkQuery, checkSessionOptions, type QuerySpec } from './arguments.js';
@@ -57,6 +64,8 @@ class PostgresClient implements DbClient {
   readonly #clock: Clock;
   #probing: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  /** Aborted by close() with DbClosedError: calls in flight end with it, counted against no circuit. */
+  readonly #closed = new AbortController();
 
   constructor(o: ResolvedOptions) {
     this.#log = o.logger.child({ client: 'db', circuit: CIRCUIT_NAME });
@@ -89,26 +98,31 @@ class PostgresClient implements DbClient {
   ): Promise<DbResult<R>> {
     const spec = checkQuery(text, params, options, 'query', this.#statementTimeoutMs);
     this.#ensureOpen();
-    const { signal, readOnly } = spec.options;
+    const signal = this.#signalFor(spec.options.signal);
+    const { readOnly } = spec.options;
     const start = this.#clock.now();
     let outcome: QueryOutcome = 'success';
     try {
-      const replica = this.#replica;
-      if (!(readOnly && replica)) return sourced(await this.#onPrimary<R>(spec, signal), 'live');
-      const { value, source } = await failover<QueryResult<R>>(
-        [
-          { name: CIRCUIT_NAME, run: () => this.#onPrimary<R>(spec, signal) },
-          { name: REPLICA_CIRCUIT_NAME, run: () => this.#onReplica<R>(replica, spec, start) },
-        ],
-        // The caller's own mistake (bad SQL) is theirs whichever server said so.
-        { signal, stopOn: (error) => !shouldFailOver(error) },
-      );
+      const replica = readOnly ? this.#replica : undefined;
+      const servers: Array<Upstream<QueryResult<R>>> = [
+        { name: CIRCUIT_NAME, run: () => this.#onPrimary<R>(spec, signal) },
+      ];
+      if (replica) {
+        servers.push({ name: REPLICA_CIRCUIT_NAME, run: () => this.#onReplica<R>(replica, spec, signal, start) });
+      }
+      // The caller's own mistake (bad SQL) is theirs whichever server said so; any other way the
+      // servers could not answer (open circuit, deadline, lost connection) is DbUnavailableError.
+      const { value, source } = await failover(servers, { signal, stopOn: (error) => !shouldFailOver(error) });
       if (source === 'failover') outcome = 'failover';
       return sourced(value, source === 'failover' ? 'failover' : 'live');
     } catch (error) {
-      const thrown = isFallbackExhaustedError(error) ? new DbUnavailableError(error) : error;
-      outcome = outcomeOf(thrown, signal);
-      throw thrown;
+      if (!isFallbackExhaustedError(error)) {
+        outcome = outcomeOf(error, signal);
+        throw error;
+      }
+      // One server: the outcome is its own (rejected, timeout, failure); two: both failed.
+      outcome = error.errors.length === 1 ? outcomeOf(error.errors[0]!.error, signal) : 'failure';
+      throw new DbUnavailableError(error);
     } finally {
       this.#observe(spec, outcome, start);
     }
@@ -133,7 +147,7 @@ class PostgresClient implements DbClient {
     };
   }
 
-  close(options?: CloseOptions): Promise<void> {
+  async close(options?: CloseOptions): Promise<void> {
     const { timeoutMs = DEFAULTS.closeTimeoutMs } = parseOrThrow(
       closeOptionsSchema,
       options ?? {},
@@ -150,6 +164,9 @@ class PostgresClient implements DbClient {
         endPools(pools, { timeoutMs, clock: this.#clock, log: this.#log }),
       ]);
     })();
+    // After endPools has taken hold of every socket: a cut call's connection leaves the pool, and
+    // would otherwise stay open (pg waits for a hung server to close it).
+    this.#closed.abort(new DbClosedError());
     return this.#closing;
   }
 
@@ -178,9 +195,8 @@ class PostgresClient implements DbClient {
    * On the replica's own circuit (so a dead replica is shed too), and within what is left of the
    * caller's deadline (the primary circuit's callTimeoutMs, counted from the start of the call).
    */
-  #onReplica<R extends QueryResultRow>(replica: DbServer, spec: QuerySpec, start: number) {
+  #onReplica<R extends QueryResultRow>(replica: DbServer, spec: QuerySpec, signal: AbortSignal, start: number) {
     this.#log.debug('read-only query failing over to the replica');
-    const { signal } = spec.options;
     const deadline = this.#primary.breaker.config.callTimeoutMs;
     const timeoutMs = deadline === undefined ? undefined : Math.max(0, start + deadline - this.#clock.now());
     return runWithDeadline((s) => replica.withLease(s, (lease, r) => this.#runOnce<R>(lease, spec, r)), {
@@ -218,24 +234,25 @@ class PostgresClient implements DbClient {
     options: TransactionOptions | undefined,
     transactional: boolean,
   ): Promise<T> {
-    const { signal } = checkSessionOptions(fn, options);
+    const given = checkSessionOptions(fn, options).signal;
     this.#ensureOpen();
-    await this.#probeIfHalfOpen(signal);
-    const lease = await this.#primary.withLease(
-      signal,
-      async (held, s) => {
-        try {
-          if (transactional) await held.run({ text: 'BEGIN' }, s);
-          // The circuit may have given up on this call (deadline, abort): nobody would release it.
-          if (s.aborted) throw s.reason;
-        } catch (error) {
-          held.release();
-          throw error;
-        }
-        return held;
-      },
-      true,
-    );
+    const signal = this.#signalFor(given);
+    // The session's start goes through the same failover as a query (the primary alone), so a
+    // database that cannot serve it is a DbUnavailableError here too.
+    const { value: lease } = await failover(
+      [
+        {
+          name: CIRCUIT_NAME,
+          run: async () => {
+            await this.#probeIfHalfOpen(signal);
+            return this.#primary.withLease(signal, (held, s) => this.#begin(held, s, transactional), true);
+          },
+        },
+      ],
+      { signal, stopOn: (error) => !shouldFailOver(error) },
+    ).catch((error: unknown) => {
+      throw isFallbackExhaustedError(error) ? new DbUnavailableError(error) : error;
+    });
     return runSession(lease, fn, transactional, {
       breaker: this.#primary.breaker,
       log: this.#log,
@@ -245,8 +262,25 @@ class PostgresClient implements DbClient {
     });
   }
 
+  async #begin(held: Lease, signal: AbortSignal, transactional: boolean): Promise<Lease> {
+    try {
+      if (transactional) await held.run({ text: 'BEGIN' }, signal);
+      // The circuit may have given up on this call (deadline, abort): nobody would release it.
+      if (signal.aborted) throw signal.reason;
+    } catch (error) {
+      held.release();
+      throw error;
+    }
+    return held;
+  }
+
   #observe(spec: QuerySpec, outcome: QueryOutcome, start: number): void {
     this.#metrics.observeQuery(spec.options.name ?? 'unnamed', outcome, (this.#clock.now() - start) / 1000);
+  }
+
+  /** The caller's signal, combined with close(): a close cuts every call in flight. */
+  #signalFor(given: AbortSignal | undefined): AbortSignal {
+    return given ? AbortSignal.any([given, this.#closed.signal]) : this.#closed.signal;
   }
 
   #ensureOpen(): void {

@@ -2,7 +2,8 @@ import { Socket } from 'node:net';
 import { flushPromises, track } from '@gl-vcci/breaker-core/testing';
 import { type PostgresServer, startPostgres } from '@gl-vcci/upstreams/postgres-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { harness, rejectionOf } from '../test/support.js';
+import { harness, reasonOf, rejectionOf } from '../test/support.js';
+import { createDbClient } from './client.js';
 import { isDbArgumentError, isDbClosedError } from './errors.js';
 
 /** Sockets of this process connected to `port`. */
@@ -29,21 +30,43 @@ describe('close', () => {
     expect(socketsTo(server.port)).toBe(3);
     server.pause();
     try {
-      const running = rejectionOf(db.query('SELECT 1'));
+      const running = reasonOf(db.query('SELECT 1'));
       await flushPromises();
       const closing = db.close({ timeoutMs: 2_000 });
       const closed = track(closing);
       await flushPromises();
       // Terminate was sent; nobody answers it, and the statement still holds its connection.
       expect(closed.status).toBe('pending');
-      expect(isDbClosedError(await rejectionOf(db.query('SELECT 1')))).toBe(true);
+      expect(isDbClosedError(await reasonOf(db.query('SELECT 1')))).toBe(true);
       clock.advance(2_000);
       await closing;
       expect(socketsTo(server.port)).toBe(0);
-      expect(await running).toMatchObject({ message: expect.stringMatching(/^Connection terminated/) });
+      // Cut by close() itself, as in the other clients: the caller's outage, not the database's.
+      expect(isDbClosedError(await running)).toBe(true);
     } finally {
       server.resume();
     }
+  });
+
+  it('cuts the statements in flight with DbClosedError, counting none against the shared circuit', async () => {
+    const { db, breaker, registry, clock } = harness({ connectionString: server.url, pool: { max: 3 } });
+    const other = createDbClient({ registry, connectionString: server.url });
+    await db.query('SELECT 1');
+    server.pause();
+    try {
+      const running = [1, 2, 3].map(() => rejectionOf(db.query('SELECT 1')));
+      await flushPromises();
+      const closing = db.close({ timeoutMs: 300 });
+      for (const error of await Promise.all(running)) expect(isDbClosedError(error)).toBe(true);
+      clock.advance(300);
+      await closing;
+      expect(breaker.state).toBe('closed');
+      expect(breaker.snapshot().failuresInWindow).toBe(0);
+    } finally {
+      server.resume();
+    }
+    expect((await other.query<{ n: number }>('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
+    await other.close();
   });
 
   it('with a healthy server, ends every connection gracefully without waiting for the timeout', async () => {
@@ -56,6 +79,7 @@ describe('close', () => {
 
   it('refuses a timeout that is not a positive number of ms', async () => {
     const { db } = harness({ connectionString: server.url });
-    expect(isDbArgumentError(await rejectionOf((async () => db.close({ timeoutMs: -1 }))()))).toBe(true);
+    const closing = db.close({ timeoutMs: -1 }); // a rejected promise, never a synchronous throw
+    expect(isDbArgumentError(await reasonOf(closing))).toBe(true);
   });
 });

@@ -2,6 +2,7 @@ import { connect as tcpConnect } from 'node:net';
 import { raceAbort } from '@gl-vcci/breaker-core/client';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { classifyPgError } from './classify.js';
+import { isDbClosedError } from './errors.js';
 import { fromPg } from './pg-errors.js';
 import type { ReleaseSlot } from './slots.js';
 
@@ -108,7 +109,9 @@ export class Lease {
     return raceAbort(pending, signal, () => {
       pending.catch(() => {});
       this.#broken ??= signal?.reason ?? new Error('aborted');
-      cancelStatement(this.#client);
+      // Not when the client is closing: close() ends this connection itself, and a cancel would
+      // open a socket of its own that could outlive close() while the server hangs.
+      if (!isDbClosedError(signal?.reason)) cancelStatement(this.#client);
     });
   }
 

@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { BreakerRegistry, ConfigError } from '@gl-vcci/breaker-core';
 import { capturingLogger, silentLogger } from '@gl-vcci/breaker-core/testing';
 import { describe, expect, it } from 'vitest';
-import { harness, rejectionOf, shared } from '../test/support.js';
+import { harness, reasonFrom, rejectionOf, shared } from '../test/support.js';
 import { createDbClient } from './client.js';
 import { isDbRequestError, isDbUnavailableError } from './errors.js';
 import type { DbClientOptions } from './types.js';
@@ -78,7 +78,7 @@ describe.skipIf(!shared.available)('credentials refused (issue 11 #11)', () => {
     const { logger, lines } = capturingLogger();
     const { db, breaker } = harness({ connectionString: urlAs('no_such_role_db_client'), logger });
     for (let i = 0; i < 3; i++) {
-      expect(await rejectionOf(db.query('SELECT 1'))).toMatchObject({ code: '28000' });
+      expect(reasonFrom(await rejectionOf(db.query('SELECT 1')))).toMatchObject({ code: '28000' });
     }
     expect(breaker.state).toBe('open');
     const refused = lines.filter((l) => String(l.msg).startsWith('credentials refused by database.postgres'));

@@ -49,7 +49,12 @@ export class DbRequestError extends DbError {
   }
 }
 
-/** A read-only query failed on the primary and then on the replica; `cause` lists both. */
+/**
+ * A query could not be served: the primary (and, for a read-only query with a replica, the replica
+ * too) refused it (open circuit), ran out of time or was unreachable. `cause` is breaker-core's
+ * FallbackExhaustedError listing each server and its error (CircuitOpenError, TimeoutError, a
+ * detached copy of pg's error).
+ */
 export class DbUnavailableError extends DbError {
   readonly code = 'DB_UNAVAILABLE';
   constructor(cause: FallbackExhaustedError) {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { BreakerRegistry, CircuitBreaker, Logger } from '@gl-vcci/breaker-core';
+import type { BreakerRegistry, CircuitBreaker, FallbackExhaustedError, Logger } from '@gl-vcci/breaker-core';
 import { type ManualClock, sampleValue, testRegistry } from '@gl-vcci/breaker-core/testing';
 import { sharedServer } from '@gl-vcci/upstreams/servers';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
 import { afterEach } from 'vitest';
-import { createDbClient, type DbClient, type DbClientOptions } from '../src/index.js';
+import { createDbClient, type DbClient, type DbClientOptions, isDbUnavailableError } from '../src/index.js';
 
 /** The shared PostgreSQL of this machine (DATABASE_URL overrides); `available` false: skip, outside CI only. */
 export const shared = await sharedServer('PostgreSQL', 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/test');
@@ -74,6 +74,18 @@ export async function adminClient(url = shared.url): Promise<pg.Client> {
   await client.connect();
   open.push(() => client.end().catch(() => {}));
   return client;
+}
+
+/**
+ * Why a call was refused: for a DbUnavailableError (the database could not serve it) the first
+ * server's own error (CircuitOpenError, TimeoutError, pg's error), else the error itself.
+ */
+export async function reasonOf(promise: Promise<unknown>): Promise<unknown> {
+  return reasonFrom(await rejectionOf(promise));
+}
+
+export function reasonFrom(error: unknown): unknown {
+  return isDbUnavailableError(error) ? (error.cause as FallbackExhaustedError).errors[0]!.error : error;
 }
 
 /** The error a promise rejects with (fails the test if it resolves). */
