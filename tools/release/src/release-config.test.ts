@@ -58,8 +58,10 @@ describe('releases from conventional commits', () => {
   beforeAll(() => {
     repo = mkdtempSync(join(tmpdir(), 'gl-vcci-release-'));
     const config = JSON.parse(readFileSync(join(ROOT, 'nx.json'), 'utf8'));
-    // Only difference from the real config: no `npm install --package-lock-only` (no lockfile here).
+    // Differences from the real config: no `npm install --package-lock-only` (no lockfile here) and no
+    // build before versioning (the sources here are stubs).
     config.release.version.versionActionsOptions = { skipLockFileUpdate: true };
+    delete config.release.version.preVersionCommand;
     writeFileSync(join(repo, 'nx.json'), JSON.stringify(config, null, 2));
     cpSync(join(ROOT, 'package.json'), join(repo, 'package.json'));
     symlinkSync(join(ROOT, 'node_modules'), join(repo, 'node_modules'), 'dir');
