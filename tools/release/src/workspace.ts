@@ -42,9 +42,14 @@ export const NX_ENV = { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false'
 
 /**
  * npm asks the registry even in `npm publish --dry-run`, and retries for ~70 s when the private
- * registry does not answer (it never does here): no retries, so a dry run stays offline and fast.
+ * registry does not answer (it never does here): offline, and no retries should it try anyway.
  */
-export const OFFLINE_NPM_ENV = { npm_config_fetch_retries: '0', npm_config_audit: 'false', npm_config_fund: 'false' };
+export const OFFLINE_NPM_ENV = {
+  npm_config_offline: 'true',
+  npm_config_fetch_retries: '0',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+};
 
 export function run(command: string, args: readonly string[], options: ExecFileSyncOptions = {}): string {
   try {
