@@ -73,7 +73,7 @@ export interface FactorSourceOptions {
   breaker?: FactorBreakerOptions;
 }
 
-/** One row of the conservative defaults table (`config/factor-defaults.yaml`). */
+/** One row of the conservative defaults table (the package's `data/factor-defaults.yaml`). */
 export interface FactorDefault {
   activity: string;
   region: string;
@@ -95,7 +95,7 @@ export interface FactorClientOptions {
   cache?: KeyValueStore<CachedFactor>;
   /** Bounds of the default in-process store (default 10 000 entries); not with `cache`. */
   local?: { maxEntries?: number; maxBytes?: number };
-  /** The conservative defaults, e.g. `loadFactorDefaults('config/factor-defaults.yaml')` (default: none). */
+  /** The conservative defaults, e.g. `loadFactorDefaults()` for the cited table the package ships (default: none). */
   defaults?: readonly FactorDefault[];
   /** axios' idle (socket inactivity) timeout in ms; the deadline is the circuit's `call_timeout` (default 5 000). */
   idleTimeoutMs?: number;
