@@ -144,6 +144,16 @@ describe('BreakerRegistry', () => {
     );
   });
 
+  it('resolves and checks what a breaker would be built with, without building it', () => {
+    const { registry } = setup();
+    expect(registry.breakerConfig('factor_broker.ecoinvent', {}, { callTimeoutMs: 1_234 })).toMatchObject({
+      failMax: 3,
+      callTimeoutMs: 1_234,
+    });
+    expect(() => registry.breakerConfig('factor_broker.ecoinvent', { failMax: -1 })).toThrow(/failMax/);
+    expect(registry.get('factor_broker.ecoinvent')).toBeUndefined();
+  });
+
   it('builds a breaker from the client defaults, then the file, then the overrides', () => {
     const { registry } = setup();
     const breaker = registry.breaker(

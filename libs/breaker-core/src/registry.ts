@@ -11,7 +11,7 @@ import { serviceSettingsSchema, toBreakerConfig } from './config/schema.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logging.js';
 import { BreakerMetrics, type MetricsOptions } from './metrics.js';
-import type { BreakerConfig } from './options.js';
+import { type BreakerConfig, type ResolvedBreakerConfig, resolveBreakerConfig } from './options.js';
 import type { CircuitState, TransitionReason } from './types.js';
 import { describeValue, type Issue } from './validation.js';
 
@@ -85,13 +85,12 @@ export class BreakerRegistry {
     overrides: Partial<Omit<BreakerConfig, 'name'>> = {},
     defaults: Partial<Omit<BreakerConfig, 'name'>> = {},
   ): CircuitBreaker {
-    // An undefined override means "not given": it must not wipe the file's setting.
-    const given = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+    const given = definedOnly(overrides);
     const existing = this.#breakers.get(name);
     if (existing) {
       // Plain data compares by value, functions (classify, clock) by identity: pass module-level ones.
       const differing = Object.keys({ ...given, ...existing.overrides }).filter(
-        (k) => !isDeepStrictEqual(given[k], existing.overrides[k]),
+        (k) => !isDeepStrictEqual((given as Record<string, unknown>)[k], existing.overrides[k]),
       );
       if (Object.keys(given).length > 0 && differing.length > 0) {
         throw new ConfigError(
@@ -101,7 +100,6 @@ export class BreakerRegistry {
       }
       return existing.breaker;
     }
-    const fromFile = this.config ? toBreakerConfig(name, settingsFor(this.config, name)) : { name };
     if (this.config && !Object.hasOwn(this.config.services, name)) {
       // Most often a typo: say so once, where it happens, rather than run on defaults unnoticed.
       this.logger.warn(
@@ -109,12 +107,34 @@ export class BreakerRegistry {
         'circuit not in the config file: using global defaults',
       );
     }
-    const config: BreakerConfig = { clock: this.clock, ...defaults, ...fromFile, ...given, name };
+    const config = this.#layered(name, given, defaults);
     const stats = this.#metrics?.createStats();
     const breaker = new CircuitBreaker(config, { logger: this.logger, observer: stats });
     if (stats) this.#metrics!.track(breaker, stats);
     this.#breakers.set(name, { breaker, overrides: given });
     return breaker;
+  }
+
+  /**
+   * The settings `breaker(name, overrides, defaults)` would build a new circuit with, resolved and
+   * checked, without building it: a client checks its breaker overrides with its other options
+   * and reports every problem at once. Throws the ConfigError the breaker would.
+   */
+  breakerConfig(
+    name: string,
+    overrides: Partial<Omit<BreakerConfig, 'name'>> = {},
+    defaults: Partial<Omit<BreakerConfig, 'name'>> = {},
+  ): ResolvedBreakerConfig {
+    return resolveBreakerConfig(this.#layered(name, definedOnly(overrides), defaults));
+  }
+
+  #layered(
+    name: string,
+    given: Partial<Omit<BreakerConfig, 'name'>>,
+    defaults: Partial<Omit<BreakerConfig, 'name'>>,
+  ): BreakerConfig {
+    const fromFile = this.config ? toBreakerConfig(name, settingsFor(this.config, name)) : { name };
+    return { clock: this.clock, ...defaults, ...fromFile, ...given, name };
   }
 
   /** Where breaker metrics go, and where clients register theirs; undefined when metrics are off. */
@@ -193,4 +213,9 @@ export class BreakerRegistry {
   close(): void {
     this.#metrics?.close();
   }
+}
+
+/** An undefined override means "not given": it must not wipe the file's setting. */
+function definedOnly<T extends object>(overrides: T): Partial<T> {
+  return Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

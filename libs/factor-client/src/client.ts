@@ -8,7 +8,6 @@ import {
 } from '@gl-vcci/breaker-core';
 import { type FailoverResult, failover, LocalStore, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
 import { AnswerCache, cacheKey, type Reasons, strip } from './cache.js';
-import { classifyFactorError } from './classify.js';
 import { citationText, findDefault } from './defaults.js';
 import {
   FactorClosedError,
@@ -18,7 +17,7 @@ import {
   isFactorUpstreamError,
 } from './errors.js';
 import { createFactorMetrics, type FactorMetrics } from './metrics.js';
-import { DEFAULTS, type ResolvedOptions, type ResolvedSource, resolveOptions } from './options.js';
+import { BREAKER_DEFAULTS, type ResolvedOptions, type ResolvedSource, resolveOptions } from './options.js';
 import { checkQuery, type QuerySchema, querySchema } from './query.js';
 import type { LiveFactor } from './sources/adapter.js';
 import { createSourceFetcher, type SourceFetcher } from './sources/http.js';
@@ -71,10 +70,7 @@ class FactorBroker implements FactorClient {
   constructor(o: ResolvedOptions) {
     this.#clock = o.registry.clock;
     for (const source of o.sources) {
-      const breaker = o.registry.breaker(source.circuitName, source.breaker, {
-        classify: classifyFactorError,
-        callTimeoutMs: DEFAULTS.callTimeoutMs,
-      });
+      const breaker = o.registry.breaker(source.circuitName, source.breaker, BREAKER_DEFAULTS);
       const fetcher = createSourceFetcher({
         adapter: ADAPTERS[source.name],
         baseUrl: source.baseUrl,

@@ -1,13 +1,4 @@
-import {
-  type BreakerRegistry,
-  ConfigError,
-  type Issue,
-  isConfigError,
-  type Logger,
-  resolveBreakerConfig,
-  settingsFor,
-  toBreakerConfig,
-} from '@gl-vcci/breaker-core';
+import { type BreakerRegistry, ConfigError, type Issue, isConfigError, type Logger } from '@gl-vcci/breaker-core';
 import {
   anObject,
   baseOptions,
@@ -26,6 +17,7 @@ import {
   urlSchema,
 } from '@gl-vcci/breaker-core/client';
 import { z } from 'zod';
+import { classifyFactorError } from './classify.js';
 import { defaultRowSchema } from './defaults.js';
 import type { CachedFactor, FactorBreakerOptions, FactorDefault, FactorSourceName } from './types.js';
 
@@ -215,18 +207,17 @@ function settle(
   };
 }
 
+/** What every source's circuit starts from, under the file's settings and the caller's overrides. */
+export const BREAKER_DEFAULTS = { classify: classifyFactorError, callTimeoutMs: DEFAULTS.callTimeoutMs };
+
 /**
- * The circuit this source's overrides would make, checked without making it (registry.breaker
- * builds from the same three layers: the client's defaults, the file, the overrides), so a bad
- * override is reported with the rest instead of after some circuits already exist.
+ * The circuit this source's overrides would make, checked without making it, so a bad override
+ * is reported with the rest instead of after some circuits already exist.
  */
 function checkBreaker(registry: BreakerRegistry, source: ResolvedSource, issues: Issue[]): void {
-  const { circuitName, breaker } = source;
-  const fromFile = registry.config ? toBreakerConfig(circuitName, settingsFor(registry.config, circuitName)) : {};
-  const given = Object.fromEntries(Object.entries(breaker).filter(([, v]) => v !== undefined));
   collect(
     issues,
-    () => resolveBreakerConfig({ callTimeoutMs: DEFAULTS.callTimeoutMs, ...fromFile, ...given, name: circuitName }),
+    () => registry.breakerConfig(source.circuitName, source.breaker, BREAKER_DEFAULTS),
     `sources.${source.name}.breaker.`,
   );
 }
