@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SendGridSimulator, SENDGRID_ROUTE, sendgridError, startSendGridSimulator } from './sendgrid.js';
+import { SENDGRID_ROUTE, type SendGridSimulator, sendgridError, startSendGridSimulator } from './sendgrid.js';
 
 let sim: SendGridSimulator | undefined;
 afterEach(async () => {
