@@ -20,7 +20,7 @@ import { checkQuery, checkSessionOptions, type QuerySpec } from './arguments.js'
 import { classifyPgError } from './classify.js';
 import { endPools } from './close.js';
 import type { Lease } from './connection.js';
-import { DbArgumentError, DbClosedError, DbUnavailableError } from './errors.js';
+import { DbArgumentError, DbClosedError, DbUnavailableError, isDbClosedError } from './errors.js';
 import { DbMetrics, outcomeOf, type QueryOutcome } from './metrics.js';
 import {
   CIRCUIT_NAME,
@@ -100,12 +100,14 @@ class PostgresClient implements DbClient {
     this.#ensureOpen();
     const signal = this.#signalFor(spec.options.signal);
     const { readOnly } = spec.options;
+    // Whether the primary was sent the statement: then a failure without an answer is `unknown`.
+    const sent = { statement: false };
     const start = this.#clock.now();
     let outcome: QueryOutcome = 'success';
     try {
       const replica = readOnly ? this.#replica : undefined;
       const servers: Array<Upstream<QueryResult<R>>> = [
-        { name: CIRCUIT_NAME, run: () => this.#onPrimary<R>(spec, signal) },
+        { name: CIRCUIT_NAME, run: () => this.#onPrimary<R>(spec, signal, sent) },
       ];
       if (replica) {
         servers.push({ name: REPLICA_CIRCUIT_NAME, run: () => this.#onReplica<R>(replica, spec, signal, start) });
@@ -118,11 +120,12 @@ class PostgresClient implements DbClient {
     } catch (error) {
       if (!isFallbackExhaustedError(error)) {
         outcome = outcomeOf(error, signal);
-        throw error;
+        throw isDbClosedError(error) && sent.statement ? new DbClosedError('unknown') : error;
       }
       // One server: the outcome is its own (rejected, timeout, failure); two: both failed.
       outcome = error.errors.length === 1 ? outcomeOf(error.errors[0]!.error, signal) : 'failure';
-      throw new DbUnavailableError(error);
+      const unanswered = sent.statement && !answered(error.errors[0]!.error);
+      throw new DbUnavailableError(error, unanswered ? 'unknown' : 'not_sent');
     } finally {
       this.#observe(spec, outcome, start);
     }
@@ -174,21 +177,26 @@ class PostgresClient implements DbClient {
     lease: Lease,
     spec: QuerySpec,
     signal: AbortSignal,
+    sent = { statement: false },
   ): Promise<QueryResult<R>> {
     const { timeoutMs } = spec.options;
-    if (timeoutMs === undefined) return lease.run<R>(statement(spec), signal);
+    if (timeoutMs === undefined) {
+      sent.statement = true;
+      return lease.run<R>(statement(spec), signal);
+    }
     // A shorter statement_timeout for this statement only: the server stops it, not just us.
     await lease.run({ text: `SET statement_timeout = ${timeoutMs}` }, signal);
     try {
+      sent.statement = true;
       return await lease.run<R>({ ...statement(spec), query_timeout: timeoutMs + QUERY_TIMEOUT_MARGIN_MS }, signal);
     } finally {
       if (!lease.broken) await lease.run({ text: 'RESET statement_timeout' }).catch((error) => lease.spoil(error));
     }
   }
 
-  async #onPrimary<R extends QueryResultRow>(spec: QuerySpec, signal: AbortSignal | undefined) {
+  async #onPrimary<R extends QueryResultRow>(spec: QuerySpec, signal: AbortSignal, sent: { statement: boolean }) {
     await this.#probeIfHalfOpen(signal);
-    return this.#primary.withLease(signal, (lease, s) => this.#runOnce<R>(lease, spec, s));
+    return this.#primary.withLease(signal, (lease, s) => this.#runOnce<R>(lease, spec, s, sent));
   }
 
   /**
@@ -286,6 +294,12 @@ class PostgresClient implements DbClient {
   #ensureOpen(): void {
     if (this.#closing) throw new DbClosedError();
   }
+}
+
+/** The server answered (a SQLSTATE): the statement did not run, whatever failed. */
+function answered(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
 /** Worth asking the replica: the primary refused (open circuit), ran out of time or is unavailable. */

@@ -1,5 +1,5 @@
 import { BreakerCoreError, errorMessage, type FallbackExhaustedError, type Issue } from '@gl-vcci/breaker-core';
-import { codeGuard, formatIssues } from '@gl-vcci/breaker-core/client';
+import { type CallOutcome, codeGuard, formatIssues } from '@gl-vcci/breaker-core/client';
 
 /**
  * Base of the errors this client raises: a stable `code` to branch on (guards check it, not
@@ -11,6 +11,7 @@ export abstract class DbError extends BreakerCoreError {}
 /** A call was malformed (empty SQL, bad params or options); nothing reached the pool or the circuit. */
 export class DbArgumentError extends DbError {
   readonly code = 'DB_INVALID_ARGUMENT';
+  readonly outcome: CallOutcome = 'not_sent';
   constructor(readonly issues: readonly Issue[]) {
     super(formatIssues(issues));
   }
@@ -57,16 +58,28 @@ export class DbRequestError extends DbError {
  */
 export class DbUnavailableError extends DbError {
   readonly code = 'DB_UNAVAILABLE';
-  constructor(cause: FallbackExhaustedError) {
-    super(`The database is unavailable: ${cause.message}`, { cause });
+  constructor(
+    cause: FallbackExhaustedError,
+    /** `unknown` when the statement reached a server whose answer never came: it may have run. */
+    readonly outcome: CallOutcome = 'not_sent',
+  ) {
+    super(
+      `The database is unavailable${outcome === 'unknown' ? ' (the statement was sent: its outcome is unknown)' : ''}: ${cause.message}`,
+      { cause },
+    );
   }
 }
 
 /** The client was closed. */
 export class DbClosedError extends DbError {
   readonly code = 'DB_CLOSED';
-  constructor() {
-    super('The database client is closed');
+  /** `unknown` for a statement close() cut after it was sent. */
+  constructor(readonly outcome: CallOutcome = 'not_sent') {
+    super(
+      outcome === 'unknown'
+        ? 'The database client was closed while the statement ran: its outcome is unknown'
+        : 'The database client is closed',
+    );
   }
 }
 
@@ -78,6 +91,8 @@ export class DbClosedError extends DbError {
  */
 export class DbPoolFullError extends DbError {
   readonly code = 'DB_POOL_FULL';
+  /** Nothing was sent: no connection was had. */
+  readonly outcome: CallOutcome = 'not_sent';
   constructor(
     readonly pool: 'primary' | 'replica',
     readonly waitedMs: number,

@@ -40,5 +40,5 @@ export {
 } from './options.js';
 export { type ResolvedSettings, type SettingField, type SettingFields, setting } from './settings.js';
 export { SingleFlight } from './single-flight.js';
-export type { ClientStatus } from './status.js';
+export type { CallOutcome, ClientStatus } from './status.js';
 export { type KeyValueStore, LocalStore, type LocalStoreOptions } from './store.js';
