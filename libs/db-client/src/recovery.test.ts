@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { capturingLogger, waitFor } from '@gl-vcci/breaker-core/testing';
 import { type PostgresServer, startPostgres } from '@gl-vcci/upstreams/postgres-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +40,24 @@ describe('the recovery signal (issue 11 #8)', () => {
     expect(circuit.state).toBe('closed');
     expect(transitions.map((t) => t.split(' ')[0])).toEqual(['closed->open', 'open->half_open', 'half_open->closed']);
     expect(transitions[1]).toContain('recovery_signal');
+  });
+
+  it('a quick restart under the shipped config costs one recovery check (1 s), not timeout_duration (15 s)', async () => {
+    const config = readFileSync(new URL('../../../config/circuit_breaker_config.yaml', import.meta.url), 'utf8');
+    const { db, clock, breaker: circuit } = harness({ config, connectionString: server.url });
+    expect(circuit.config).toMatchObject({ openDurationMs: 15_000, failMax: 10, successThreshold: 2 });
+    await db.query('SELECT 1');
+    const opened = clock.now();
+    await server.kill();
+    for (let i = 0; i < 10; i++) await rejectionOf(db.query('SELECT 1'));
+    expect(circuit.state).toBe('open');
+    await server.start();
+    clock.advance(1_000); // the default recoveryCheckMs
+    await waitFor(() => circuit.state === 'half_open', 'the recovery check to reach the server');
+    await db.query('SELECT 1');
+    await db.query('SELECT 1');
+    expect(circuit.state).toBe('closed');
+    expect(clock.now() - opened).toBe(1_000);
   });
 
   it('a check that fails (server still down) leaves the circuit open and checks again an interval later', async () => {

@@ -345,7 +345,7 @@ describe('the file structure', () => {
     const text = 'cache:\n  redis: {}\nenvironments:\n  production:\n    cache:\n      redis: { fail_max: 0 }\n';
 
     expect(messageOf(() => loadConfig(text, { environment: 'development' }))).toBe(
-      '<text>: environments.production.cache.redis.fail_max: expected a positive integer, got 0',
+      '<text>: environments.production.cache.redis.fail_max: expected a positive integer, or .inf to trip on the rates alone, got 0',
     );
   });
 });
@@ -401,7 +401,7 @@ describe('reading the source', () => {
       writeFileSync(path, 'cache:\n  redis: { fail_max: -3 }\n');
 
       expect(messageOf(() => loadConfig(path))).toBe(
-        `${path}: cache.redis.fail_max: expected a positive integer, got -3`,
+        `${path}: cache.redis.fail_max: expected a positive integer, or .inf to trip on the rates alone, got -3`,
       );
     } finally {
       rmSync(dir, { recursive: true });
@@ -465,5 +465,17 @@ describe('reading the source', () => {
       '<text>: cache.redis.fail_max: failMax (10) can never be reached in a window of the last 5 calls (use Infinity to trip on rates only) (in development, staging, production); ' +
         'database.postgres.call_timeout: expected at most 2147483647 ms, got 3000000000 (in development, staging, production)',
     );
+  });
+
+  describe('fail_max: .inf', () => {
+    it('lets a circuit trip on its rates alone, and names the choice when fail_max is bad', () => {
+      const config = loadConfig(
+        'cache:\n  redis:\n    window_calls: 200\n    fail_max: .inf\n    failure_rate_threshold: 50\n',
+      );
+      expect(toBreakerConfig('cache.redis', config.services['cache.redis']!).failMax).toBe(Number.POSITIVE_INFINITY);
+      expect(() => loadConfig('cache:\n  redis:\n    fail_max: -1\n')).toThrow(
+        'cache.redis.fail_max: expected a positive integer, or .inf to trip on the rates alone, got -1',
+      );
+    });
   });
 });

@@ -124,7 +124,9 @@ describe('validation of service keys', () => {
   it('names a negative fail_max with its full path', () => {
     const text = 'factor_broker:\n  ecoinvent:\n    fail_max: -3\n';
 
-    expect(errorOf(text).message).toBe('<text>: factor_broker.ecoinvent.fail_max: expected a positive integer, got -3');
+    expect(errorOf(text).message).toBe(
+      '<text>: factor_broker.ecoinvent.fail_max: expected a positive integer, or .inf to trip on the rates alone, got -3',
+    );
   });
 
   it('names a string where a number is expected, in an environment override', () => {
@@ -192,12 +194,15 @@ describe('validation of service keys', () => {
     const error = errorOf(text);
 
     expect(error.issues).toEqual([
-      { path: 'global.defaults.fail_max', message: 'expected a positive integer, got 0' },
+      {
+        path: 'global.defaults.fail_max',
+        message: 'expected a positive integer, or .inf to trip on the rates alone, got 0',
+      },
       { path: 'cache.redis.call_timeout', message: 'expected a positive number, got -1' },
       { path: 'cache.redis.mode', message: `expected 'metrics_only', 'forced_open' or 'disabled', got "on"` },
     ]);
     expect(error.message).toBe(
-      `<text>: global.defaults.fail_max: expected a positive integer, got 0; cache.redis.call_timeout: expected a positive number, got -1; cache.redis.mode: expected 'metrics_only', 'forced_open' or 'disabled', got "on"`,
+      `<text>: global.defaults.fail_max: expected a positive integer, or .inf to trip on the rates alone, got 0; cache.redis.call_timeout: expected a positive number, got -1; cache.redis.mode: expected 'metrics_only', 'forced_open' or 'disabled', got "on"`,
     );
   });
 });

@@ -20,8 +20,12 @@ export const serviceSettingsSchema = z.looseObject({
   // The platform's original keys: a file with only these loads unchanged.
   /** false: the circuit is built in mode 'disabled' (calls pass, nothing is counted). */
   enabled: boolean().optional(),
-  /** Failures in the window that trip the circuit. */
-  fail_max: positiveInt().optional(),
+  /** Failures in the window that trip the circuit; `.inf`: trip on the rates alone. */
+  fail_max: z
+    .custom<number>((v) => v === Number.POSITIVE_INFINITY || (Number.isInteger(v) && (v as number) > 0), {
+      error: 'expected a positive integer, or .inf to trip on the rates alone',
+    })
+    .optional(),
   /** Seconds the circuit stays open before a trial call. */
   timeout_duration: positiveNumber().optional(),
   /** Seconds of the time-based failure window. */
