@@ -38,34 +38,51 @@ export class AnswerCache {
     });
   }
 
-  /** The `cache` (within the TTL) and `stale` (past it, within the maximum age) steps: one store read for both. */
-  steps(q: FactorQuery, ages: { cacheTtlMs: number; staleMaxAgeMs: number }, why: Reasons) {
-    const { cacheTtlMs, staleMaxAgeMs } = ages;
-    let read: Promise<CachedFactor | undefined> | undefined;
-    const step = (kind: 'cache' | 'stale') => ({
-      source: kind,
-      run: async (): Promise<FactorResult | undefined> => {
-        read ??= this.#read(cacheKey(q));
-        const entry = await read;
+  /**
+   * The lookup's cached answer, read first: within its TTL it is served without asking the source
+   * (`refresh` when it is within `refreshAheadMs` of expiry), else `expired` (or nothing) and the
+   * caller goes live, keeping the entry for the `stale` step.
+   */
+  async lookup(
+    q: FactorQuery,
+    ages: { cacheTtlMs: number; refreshAheadMs: number },
+    why: Reasons,
+  ): Promise<{ fresh?: FactorResult; refresh?: boolean; entry?: CachedFactor }> {
+    const entry = await this.read(cacheKey(q));
+    if (!entry) {
+      why.cache = 'nothing cached';
+      return {};
+    }
+    const ageMs = Math.max(0, this.clock.now() - entry.fetchedAt);
+    if (ageMs > ages.cacheTtlMs) {
+      why.cache = `older than ${ages.cacheTtlMs} ms`;
+      return { entry };
+    }
+    const fresh: FactorResult = { ...strip(entry), source: 'cache', ageMs, quality: 'high' };
+    return { fresh, refresh: ageMs >= ages.cacheTtlMs - ages.refreshAheadMs, entry };
+  }
+
+  /** The `stale` step: the entry read by `lookup`, past its TTL and within the maximum age. */
+  staleStep(entry: CachedFactor | undefined, staleMaxAgeMs: number, why: Reasons) {
+    return {
+      source: 'stale' as const,
+      run: (): FactorResult | undefined => {
         if (!entry) {
-          why[kind] = 'nothing cached';
+          why.stale = 'nothing cached';
           return undefined;
         }
         const ageMs = Math.max(0, this.clock.now() - entry.fetchedAt);
-        const fits = kind === 'cache' ? ageMs <= cacheTtlMs : ageMs > cacheTtlMs && ageMs <= staleMaxAgeMs;
-        if (!fits) {
-          why[kind] =
-            kind === 'cache' ? `older than ${cacheTtlMs} ms` : `older than the maximum age ${staleMaxAgeMs} ms`;
+        if (ageMs > staleMaxAgeMs) {
+          why.stale = `older than the maximum age ${staleMaxAgeMs} ms`;
           return undefined;
         }
-        return { ...strip(entry), source: kind, ageMs, quality: kind === 'cache' ? 'high' : 'reduced' };
+        return { ...strip(entry), source: 'stale', ageMs, quality: 'reduced' };
       },
-    });
-    return [step('cache'), step('stale')];
+    };
   }
 
   /** The entry, or undefined on a miss, an error or no answer within STORE_READ_TIMEOUT_MS (registry clock). */
-  async #read(key: string): Promise<CachedFactor | undefined> {
+  async read(key: string): Promise<CachedFactor | undefined> {
     const deadline = new AbortController();
     const timer = this.clock.setTimeout(
       () => deadline.abort(new Error(`no answer within ${STORE_READ_TIMEOUT_MS} ms`)),

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Harness, harness, NATURAL_GAS, sampleValue } from '../test/support.js';
+import { CACHE_TTL_MS, type Harness, harness, NATURAL_GAS, sampleValue } from '../test/support.js';
 import { FactorMismatchError, isFactorMismatchError, isFactorRequestError } from './errors.js';
 import type { FactorQuery } from './types.js';
 
@@ -44,6 +44,7 @@ describe('an answer for another unit, region or year than asked', () => {
     h = await harness();
     const query = { ...GAS, year: 2024 };
     expect((await h.client.getFactor(query)).source).toBe('live'); // cached now
+    await h.clock.advanceAsync(CACHE_TTL_MS + 1); // expired: the next lookup asks the source
     h.sims.epa.mode({ status: 200, body: { data: [row] } });
     const error = await h.client.getFactor(query).catch((e: unknown) => e);
     expect(isFactorMismatchError(error)).toBe(true);

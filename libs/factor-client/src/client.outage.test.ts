@@ -1,6 +1,14 @@
 import type { FailureMode } from '@gl-vcci/upstreams/http-simulator';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CALL_TIMEOUT_MS, type Harness, harness, OPEN_DURATION_MS, samples, waitForRequests } from '../test/support.js';
+import {
+  CACHE_TTL_MS,
+  CALL_TIMEOUT_MS,
+  type Harness,
+  harness,
+  OPEN_DURATION_MS,
+  samples,
+  waitForRequests,
+} from '../test/support.js';
 import type { FactorQuery, FactorResult } from './types.js';
 
 // ecoinvent fails over to desnz in the test config; these tests use epa (no failover) unless they
@@ -23,30 +31,32 @@ async function pastDeadline(query: FactorQuery = GAS): Promise<FactorResult> {
 }
 
 /**
- * Warms the cache with one live answer, switches the failure on, then: two failing lookups are
- * served from the cache and open the circuit; the third is served from the cache without a request.
+ * Warms the cache with one live answer and lets it expire (a fresh one is served without asking
+ * the source), switches the failure on, then: two failing lookups are served stale and open the
+ * circuit; the third is served stale without a request.
  */
-async function expectTripServedFromCache(fail: () => Promise<void> | void, lookup = () => h.client.getFactor(GAS)) {
+async function expectTripServedStale(fail: () => Promise<void> | void, lookup = () => h.client.getFactor(GAS)) {
   expect((await h.client.getFactor(GAS)).source).toBe('live');
+  await h.clock.advanceAsync(CACHE_TTL_MS + 1);
   await fail();
-  expect((await lookup()).source).toBe('cache');
-  expect((await lookup()).source).toBe('cache');
+  expect((await lookup()).source).toBe('stale');
+  expect((await lookup()).source).toBe('stale');
   expect(h.registry.get('factor_broker.epa')!.state).toBe('open');
   const sent = h.sims.epa.lookups();
-  expect(await h.client.getFactor(GAS)).toMatchObject({ source: 'cache', value: 53.1 });
+  expect(await h.client.getFactor(GAS)).toMatchObject({ source: 'stale', value: 53.1 });
   expect(h.sims.epa.lookups()).toBe(sent);
 }
 
 describe('outages of a source', () => {
-  it('refused connections trip the circuit; lookups are served from the cache', async () => {
+  it('refused connections trip the circuit; lookups are served from the expired cache (stale)', async () => {
     h = await harness();
-    await expectTripServedFromCache(() => h.sims.epa.http.stop());
+    await expectTripServedStale(() => h.sims.epa.http.stop());
     await h.sims.epa.http.start();
   });
 
   it('a hung source trips the circuit at the call deadline', async () => {
     h = await harness();
-    await expectTripServedFromCache(
+    await expectTripServedStale(
       () => h.sims.epa.mode('hang'),
       () => pastDeadline(),
     );
@@ -58,7 +68,7 @@ describe('outages of a source', () => {
 
   it('an answer dripping under the idle timeout is cut at the deadline', async () => {
     h = await harness(); // axios' idle timeout (5 s) never fires: a byte arrives every 100 ms
-    await expectTripServedFromCache(
+    await expectTripServedStale(
       () => h.sims.epa.mode({ drip: { intervalMs: 100, chunks: 50 } }),
       () => pastDeadline(),
     );
@@ -75,12 +85,12 @@ describe('outages of a source', () => {
     ],
   ])('%s counts as a failure and trips the circuit', async (_, mode) => {
     h = await harness();
-    await expectTripServedFromCache(() => h.sims.epa.mode(mode));
+    await expectTripServedStale(() => h.sims.epa.mode(mode));
   });
 
   it('a negative value counts as a failure', async () => {
     h = await harness();
-    await expectTripServedFromCache(() => {
+    await expectTripServedStale(() => {
       h.sims.epa.setFactor('natural_gas', 'US', { value: -1, unit: 'kg CO2/mmBtu', year: 2024 });
     });
   });
@@ -90,15 +100,20 @@ describe('outages of a source', () => {
     expect((await h.client.getFactor(GAS)).source).toBe('live');
     h.sims.epa.mode({ flap: { every: 1, failure: { status: 502 } } });
     const sources = [];
-    for (let i = 0; i < 5; i++) sources.push((await h.client.getFactor(GAS)).source);
-    expect(sources).toEqual(['live', 'cache', 'live', 'cache', 'cache']);
+    for (let i = 0; i < 5; i++) {
+      // Each of the first four finds its cached answer expired, so it asks the source; the fifth
+      // finds the circuit open (a count window: the hours moved do not age the failures out).
+      if (i < 4) await h.clock.advanceAsync(CACHE_TTL_MS + 1);
+      sources.push((await h.client.getFactor(GAS)).source);
+    }
+    expect(sources).toEqual(['live', 'stale', 'live', 'stale', 'stale']);
     expect(h.registry.get('factor_broker.epa')!.state).toBe('open');
     expect(h.sims.epa.lookups()).toBe(5);
   });
 
   it('429 with Retry-After keeps the circuit open that long, past its own open duration', async () => {
     h = await harness();
-    await expectTripServedFromCache(() => h.sims.epa.mode({ status: 429, headers: { 'retry-after': '120' } }));
+    await expectTripServedStale(() => h.sims.epa.mode({ status: 429, headers: { 'retry-after': '120' } }));
     const breaker = h.registry.get('factor_broker.epa')!;
     h.clock.advance(OPEN_DURATION_MS);
     expect(breaker.state).toBe('open');
@@ -113,7 +128,7 @@ describe('outages of a source', () => {
 
   it('recovers: after the open duration a trial lookup goes live and closes the circuit', async () => {
     h = await harness();
-    await expectTripServedFromCache(() => h.sims.epa.mode({ status: 503 }));
+    await expectTripServedStale(() => h.sims.epa.mode({ status: 503 }));
     h.sims.epa.mode('healthy');
     h.clock.advance(OPEN_DURATION_MS);
     expect((await h.client.getFactor(GAS)).source).toBe('live');

@@ -45,8 +45,9 @@ describe('getFactor', () => {
     const results = await Promise.all(Array.from({ length: 100 }, () => h.client.getFactor(GAS)));
     expect(h.sims.epa.lookups()).toBe(1);
     expect(new Set(results.map((r) => `${r.source}:${r.value}`))).toEqual(new Set([`live:${NATURAL_GAS.value}`]));
+    await h.clock.advanceAsync(CACHE_TTL_MS + 1);
     await h.client.getFactor(GAS);
-    expect(h.sims.epa.lookups()).toBe(2); // settled lookups are not reused: the next one asks again
+    expect(h.sims.epa.lookups()).toBe(2); // a settled call is not reused: once the cache expired, the next one asks again
   });
 
   it('lets a caller whose signal aborts stop waiting without cancelling the shared call', async () => {

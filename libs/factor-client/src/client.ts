@@ -6,7 +6,14 @@ import {
   type Logger,
   type Outcome,
 } from '@gl-vcci/breaker-core';
-import { type FailoverResult, failover, LocalStore, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
+import {
+  type FailoverResult,
+  failover,
+  LocalStore,
+  loggedError,
+  raceAbort,
+  SingleFlight,
+} from '@gl-vcci/breaker-core/client';
 import { AnswerCache, cacheKey, type Reasons, strip } from './cache.js';
 import { citationText, findDefault } from './defaults.js';
 import {
@@ -102,6 +109,15 @@ class FactorBroker implements FactorClient {
     const primary = this.#upstreams.get(q.source)!;
     const other = primary.source.failover === undefined ? undefined : this.#upstreams.get(primary.source.failover);
     const why: Reasons = {};
+    const ages = primary.source;
+    // Factors change yearly: a fresh cached answer is served without a request (refreshed in the
+    // background near its expiry); the source is asked on a miss or an expired entry.
+    const cached = await raceAbort(this.#cache.lookup(q, ages, why), options?.signal);
+    if (cached.fresh) {
+      if (cached.refresh) this.#refresh(primary, q);
+      this.#metrics.lookup(q.source, 'cache');
+      return cached.fresh;
+    }
     let result: FailoverResult<FactorResult>;
     try {
       result = await failover<FactorResult>(
@@ -112,7 +128,7 @@ class FactorBroker implements FactorClient {
             : []),
         ],
         {
-          between: this.#cache.steps(q, primary.source, why),
+          between: [this.#cache.staleStep(cached.entry, ages.staleMaxAgeMs, why)],
           last: [{ source: 'default', run: () => this.#default(q, why) }],
           stopOn,
           ...(options?.signal ? { signal: options.signal } : {}),
@@ -178,6 +194,15 @@ class FactorBroker implements FactorClient {
       return undefined;
     }
     return { ...strip(outcome.entry), source: role, quality: role === 'live' ? 'high' : 'reduced' };
+  }
+
+  /** A background refresh of a cached answer near its expiry: coalesced, through the circuit, never thrown. */
+  #refresh(upstream: Upstream, q: FactorQuery): void {
+    this.#flights
+      .run(cacheKey(q), () => this.#fetchLive(upstream, q))
+      .catch((error: unknown) => {
+        this.#logger.debug({ factorSource: q.source, error: loggedError(error) }, 'background refresh failed');
+      });
   }
 
   /** The shared call: runs on the circuit's deadline alone, whoever stops waiting for it. */

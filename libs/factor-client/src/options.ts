@@ -32,6 +32,8 @@ export const DEFAULTS = {
   cacheTtlMs: 86_400_000,
   /** A week: beyond it an outage is no longer bridged silently (config `stale_max_age`). */
   staleMaxAgeMs: 604_800_000,
+  /** The share of the cache TTL before expiry in which a hit also refreshes it in the background. */
+  refreshAheadShare: 0.1,
   maxEntries: 10_000,
   idleTimeoutMs: 5_000,
   maxRetryAfterMs: 600_000,
@@ -41,6 +43,7 @@ export const DEFAULTS = {
 export const SETTINGS = {
   cacheTtlMs: setting.seconds('cache_ttl'),
   staleMaxAgeMs: setting.seconds('stale_max_age'),
+  refreshAheadMs: setting.seconds('refresh_ahead'),
   failover: setting.service('failover', SOURCE_NAMES),
 };
 
@@ -57,6 +60,7 @@ const sourceSchema = z.strictObject(
     failover: sourceName.optional(),
     cacheTtlMs: cacheTtlMs.optional(),
     staleMaxAgeMs: staleMaxAgeMs.optional(),
+    refreshAheadMs: cacheTtlMs.optional(),
     breaker: breakerOverridesSchema.optional(),
   },
   anObject('an object of source settings ({ baseUrl, … })'),
@@ -89,6 +93,8 @@ export interface ResolvedSource {
   failover: FactorSourceName | undefined;
   cacheTtlMs: number;
   staleMaxAgeMs: number;
+  /** A hit this close to the end of its TTL is served and refreshed in the background. */
+  refreshAheadMs: number;
   /** The caller's overrides of the circuit, passed to `registry.breaker`. */
   breaker: FactorBreakerOptions;
 }
@@ -203,6 +209,10 @@ function settle(
     failover,
     cacheTtlMs: ttl,
     staleMaxAgeMs: stale,
+    refreshAheadMs: Math.min(
+      ttl,
+      pick(option('refreshAheadMs', cacheTtlMs), file.refreshAheadMs) ?? Math.round(ttl * DEFAULTS.refreshAheadShare),
+    ),
     breaker: (option('breaker', breakerOverridesSchema).value ?? {}) as FactorBreakerOptions,
   };
 }

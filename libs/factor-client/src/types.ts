@@ -69,6 +69,11 @@ export interface FactorSourceOptions {
   cacheTtlMs?: number;
   /** Served as `stale` up to this age, then refused (default: config `stale_max_age`, else 7 days). */
   staleMaxAgeMs?: number;
+  /**
+   * A cached answer this close to the end of its TTL is served and refreshed in the background
+   * (default: config `refresh_ahead`, else a tenth of the TTL).
+   */
+  refreshAheadMs?: number;
   /** This source's circuit settings over the configuration file's. */
   breaker?: FactorBreakerOptions;
 }
