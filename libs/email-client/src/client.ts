@@ -268,8 +268,9 @@ class EmailService implements EmailClient {
     }
     const refs = await outbox.due(now);
     let next = 0;
-    const worker = async () => {
-      while (report.stopped === undefined && next < refs.length) {
+    const worker = async (probing = false) => {
+      // While the circuit is not closed, one message at a time: half-open admits a single trial.
+      while (report.stopped === undefined && next < refs.length && (!probing || this.#breaker.state !== 'closed')) {
         if (this.#closing.signal.aborted) {
           report.stopped = 'closed';
           return;
@@ -288,7 +289,8 @@ class EmailService implements EmailClient {
         else report.stopped ??= delivery === 'refused' ? 'circuit_open' : delivery;
       }
     };
-    await Promise.all(Array.from({ length: this.#queue.concurrency }, worker));
+    await worker(true);
+    await Promise.all(Array.from({ length: this.#queue.concurrency }, () => worker()));
     if (report.sent + report.deadLettered > 0 || report.stopped) {
       this.#logger.info(
         { ...report },
