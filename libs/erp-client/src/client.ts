@@ -174,7 +174,11 @@ class Erp implements ErpClient {
       }
     } catch (error) {
       if (this.#closing.signal.aborted) throw this.#closing.signal.reason;
-      why.live = `${errorMessage(deadline.signal.aborted ? deadline.signal.reason : error)} (after ${page} complete page${page === 1 ? '' : 's'}; the partial list was dropped)`;
+      const cause = errorMessage(deadline.signal.aborted ? deadline.signal.reason : error);
+      why.live =
+        page === 0
+          ? cause
+          : `${cause} (after ${page} complete page${page === 1 ? '' : 's'}; the partial list was dropped)`;
       throw error;
     } finally {
       this.#clock.clearTimeout(timer);

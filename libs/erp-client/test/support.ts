@@ -6,7 +6,7 @@ import { type OracleSimulator, startOracleSimulator } from '@gl-vcci/upstreams/e
 import { type SapSimulator, startSapSimulator } from '@gl-vcci/upstreams/erp-sap';
 import { startWorkdaySimulator, type WorkdaySimulator } from '@gl-vcci/upstreams/erp-workday';
 import { createErpClient } from '../src/client.js';
-import type { ErpClient, ErpClientOptions, ErpSystem } from '../src/types.js';
+import type { ErpBreakerOptions, ErpClient, ErpClientOptions, ErpSystem } from '../src/types.js';
 
 export { samples, sampleValue } from '@gl-vcci/breaker-core/testing';
 
@@ -64,6 +64,8 @@ export interface HarnessSetup {
   sapMaxPageSize?: number;
   /** Replaces the client secret the client sends to Oracle's token endpoint. */
   oracleClientSecret?: string;
+  /** Circuit overrides per system (`systems.<system>.breaker`). */
+  breaker?: Partial<Record<ErpSystem, ErpBreakerOptions>>;
 }
 
 /**
@@ -94,8 +96,13 @@ export async function harness(extra: Partial<ErpClientOptions> = {}, setup: Harn
   const client = createErpClient({
     registry: t.registry,
     systems: {
-      sap: { baseUrl: sap.url, auth: { type: 'basic', username: 'COMM_USER', password: SECRETS.sapPassword } },
+      sap: {
+        ...(setup.breaker?.sap ? { breaker: setup.breaker.sap } : {}),
+        baseUrl: sap.url,
+        auth: { type: 'basic', username: 'COMM_USER', password: SECRETS.sapPassword },
+      },
       oracle: {
+        ...(setup.breaker?.oracle ? { breaker: setup.breaker.oracle } : {}),
         baseUrl: oracle.url,
         auth: {
           type: 'oauth2',
@@ -105,6 +112,7 @@ export async function harness(extra: Partial<ErpClientOptions> = {}, setup: Harn
         },
       },
       workday: {
+        ...(setup.breaker?.workday ? { breaker: setup.breaker.workday } : {}),
         baseUrl: workday.url,
         tenant: 'gl_vcci',
         purchaseOrderReport: { owner: 'ISU_Procurement', name: 'PO_Lines' },
@@ -116,8 +124,8 @@ export async function harness(extra: Partial<ErpClientOptions> = {}, setup: Harn
         },
       },
     },
-    retry: { baseDelayMs: 1, maxDelayMs: 1 },
     ...extra,
+    retry: { baseDelayMs: 1, maxDelayMs: 1, ...extra.retry },
   });
   const sims = { sap, oracle, workday };
   return {
