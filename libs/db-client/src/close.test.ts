@@ -6,10 +6,10 @@ import { harness, reasonOf, rejectionOf } from '../test/support.js';
 import { createDbClient } from './client.js';
 import { isDbArgumentError, isDbClosedError } from './errors.js';
 
-/** Sockets of this process connected to `port`. */
+/** Sockets of this process connected to `port`, or still connecting (a cancel request to a hung server). */
 function socketsTo(port: number): number {
   const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-  return handles.filter((h) => h instanceof Socket && h.remotePort === port).length;
+  return handles.filter((h) => h instanceof Socket && (h.remotePort === port || h.connecting)).length;
 }
 
 describe('close', () => {
@@ -67,6 +67,25 @@ describe('close', () => {
     }
     expect((await other.query<{ n: number }>('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
     await other.close();
+  });
+
+  it('leaves no cancel request behind: a statement the caller abandoned on a hung server', async () => {
+    const { db, clock } = harness({ connectionString: server.url });
+    await db.query('SELECT 1');
+    server.pause();
+    try {
+      const controller = new AbortController();
+      const running = rejectionOf(db.query('SELECT 1', [], { signal: controller.signal }));
+      await flushPromises();
+      controller.abort(new Error('the caller gave up'));
+      await running; // PostgreSQL's cancel request now waits on a socket of its own
+      const closing = db.close({ timeoutMs: 100 });
+      clock.advance(100);
+      await closing;
+      expect(socketsTo(server.port)).toBe(0);
+    } finally {
+      server.resume();
+    }
   });
 
   it('with a healthy server, ends every connection gracefully without waiting for the timeout', async () => {

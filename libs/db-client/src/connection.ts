@@ -1,4 +1,4 @@
-import { connect as tcpConnect } from 'node:net';
+import { type Socket, connect as tcpConnect } from 'node:net';
 import { raceAbort } from '@gl-vcci/breaker-core/client';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { classifyPgError } from './classify.js';
@@ -27,6 +27,7 @@ export async function acquire(
   slot: ReleaseSlot,
   signal: AbortSignal,
   onHeldError: HeldErrorHandler,
+  cancels: Set<Socket>,
 ): Promise<Lease> {
   if (signal.aborted) {
     slot();
@@ -52,7 +53,7 @@ export async function acquire(
     slot();
     throw fromPg(error);
   }
-  return new Lease(client, slot, onHeldError);
+  return new Lease(client, slot, onHeldError, cancels);
 }
 
 /**
@@ -75,7 +76,13 @@ export class Lease {
   #failed = false;
   #released = false;
 
-  constructor(client: PoolClient, slot: ReleaseSlot, onHeldError: HeldErrorHandler) {
+  constructor(
+    client: PoolClient,
+    slot: ReleaseSlot,
+    onHeldError: HeldErrorHandler,
+    /** Cancel requests still open, destroyed by the server's close(): none may outlive it. */
+    private readonly cancels: Set<Socket>,
+  ) {
     this.#client = client;
     this.#slot = slot;
     this.#onHeldError = onHeldError;
@@ -111,7 +118,7 @@ export class Lease {
       this.#broken ??= signal?.reason ?? new Error('aborted');
       // Not when the client is closing: close() ends this connection itself, and a cancel would
       // open a socket of its own that could outlive close() while the server hangs.
-      if (!isDbClosedError(signal?.reason)) cancelStatement(this.#client);
+      if (!isDbClosedError(signal?.reason)) cancelStatement(this.#client, this.cancels);
     });
   }
 
@@ -155,7 +162,7 @@ export class Lease {
  * own (the protocol's way; pg has no public API for it). Best effort: the statement is bounded by
  * statement_timeout anyway, and the connection is destroyed whatever happens here.
  */
-function cancelStatement(client: PoolClient): void {
+function cancelStatement(client: PoolClient, open: Set<Socket>): void {
   const { processID, secretKey, host, port } = client as unknown as {
     processID: number | null;
     secretKey: number | null;
@@ -169,6 +176,8 @@ function cancelStatement(client: PoolClient): void {
   request.writeInt32BE(processID, 8);
   request.writeInt32BE(secretKey, 12);
   const socket = host.startsWith('/') ? tcpConnect(`${host}/.s.PGSQL.${port}`) : tcpConnect(port, host);
+  open.add(socket);
+  socket.on('close', () => open.delete(socket));
   socket.setTimeout(2_000, () => socket.destroy());
   socket.on('error', () => socket.destroy());
   socket.on('connect', () => socket.end(request));

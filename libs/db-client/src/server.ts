@@ -1,7 +1,9 @@
+import type { Socket } from 'node:net';
 import type { CircuitBreaker, Clock, Logger } from '@gl-vcci/breaker-core';
 import { loggedError } from '@gl-vcci/breaker-core/client';
 import { Pool } from 'pg';
 import { isCredentialsRefused } from './classify.js';
+import { whenClosed } from './close.js';
 import { acquire, type Lease } from './connection.js';
 import type { ConnectionState, PoolCounts } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
@@ -121,8 +123,13 @@ export class DbServer {
   /** Refuses waiting and later callers, stops the recovery check. The pool is ended by the client. */
   async close(): Promise<void> {
     this.#slots.close();
-    await this.#recovery?.close();
+    const cancels = [...this.#cancels];
+    for (const socket of cancels) socket.destroy();
+    await Promise.all([this.#recovery?.close(), ...cancels.map(whenClosed)]);
   }
+
+  /** PostgreSQL cancel requests under way (each on a socket of its own). */
+  readonly #cancels = new Set<Socket>();
 
   readonly #onHeldError = (error: Error) => {
     this.#onConnectionError('held');
@@ -131,7 +138,7 @@ export class DbServer {
 
   async #connect(slot: () => void, signal: AbortSignal): Promise<Lease> {
     try {
-      return await acquire(this.pool, slot, signal, this.#onHeldError);
+      return await acquire(this.pool, slot, signal, this.#onHeldError, this.#cancels);
     } catch (error) {
       if (isCredentialsRefused(error)) {
         // The deployment's problem, not the caller's: say so where on-call looks.
