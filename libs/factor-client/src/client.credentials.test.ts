@@ -2,13 +2,15 @@ import { inspect } from 'node:util';
 import { capturingLogger } from '@gl-vcci/breaker-core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Harness, harness } from '../test/support.js';
-import { isFactorRequestError, isFactorUnavailableError } from './errors.js';
+import { isFactorMismatchError, isFactorRequestError, isFactorUnavailableError } from './errors.js';
 import type { FactorQuery } from './types.js';
 
 const EPA_KEY = 'epa-key-s3cret';
 const ECOINVENT_TOKEN = 'eco-t0ken-s3cret';
 const GAS: FactorQuery = { source: 'epa', activity: 'natural_gas', region: 'US', unit: 'kg CO2/mmBtu' };
 const STEEL: FactorQuery = { ...GAS, activity: 'steel' }; // no default: every step fails
+// A row of EPA's answer as the simulator sends it.
+const ROW = { value: 53.06, unit: 'kg CO2/mmBtu', source: 'EPA', year: 2024, region: 'US' };
 
 let h: Harness;
 afterEach(async () => {
@@ -57,6 +59,18 @@ describe('secrets never reach an error or a log', () => {
 });
 
 describe('a source that echoes the key it was sent', () => {
+  it('in a 200 answer: a mismatch or an unusable answer quotes it without the key', async () => {
+    await withSecrets();
+    h.sims.epa.mode({ status: 200, body: { data: [{ ...ROW, unit: `kg (${EPA_KEY})` }] } });
+    const mismatch = await h.client.getFactor(GAS).catch((e: unknown) => e);
+    expect(isFactorMismatchError(mismatch)).toBe(true);
+    expect(inspect(mismatch, { depth: null })).not.toContain(EPA_KEY);
+    h.sims.epa.mode({ status: 200, body: { data: [{ ...ROW, value: `key=${EPA_KEY}` }] } });
+    const malformed = await h.client.getFactor(STEEL).catch((e: unknown) => e);
+    expect(inspect(malformed, { depth: null })).toContain('[redacted]');
+    expect(inspect(malformed, { depth: null })).not.toContain(EPA_KEY);
+  });
+
   it('in a 400 body: the FactorRequestError says why without the key', async () => {
     await withSecrets();
     h.sims.epa.mode({ status: 400, body: { message: `bad request from key ${EPA_KEY}` } });

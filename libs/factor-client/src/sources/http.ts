@@ -85,8 +85,9 @@ export function createSourceFetcher(o: SourceFetcherOptions): SourceFetcher {
     }
     const found = o.adapter.row(body);
     const reading = 'malformed' in found ? found : readRow(found.row, query);
-    if ('malformed' in reading) throw new FactorMalformedError(target, reading.malformed);
-    if ('mismatch' in reading) throw new FactorMismatchError(target, reading.mismatch);
+    // Both quote what the source sent, which a misconfigured proxy may fill with our own headers.
+    if ('malformed' in reading) throw new FactorMalformedError(target, redactSecrets(reading.malformed, secrets));
+    if ('mismatch' in reading) throw new FactorMismatchError(target, redactSecrets(reading.mismatch, secrets));
     return reading.factor;
   };
 
