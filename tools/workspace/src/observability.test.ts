@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { testRegistry } from '@gl-vcci/breaker-core/testing';
 import { createCacheClient } from '@gl-vcci/cache-client';
 import { createDbClient } from '@gl-vcci/db-client';
+import { createEmailClient } from '@gl-vcci/email-client';
 import { createFactorClient } from '@gl-vcci/factor-client';
 import { createLlmClient } from '@gl-vcci/llm-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,7 +96,7 @@ function promtool(args: string[], input?: string) {
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
 
-/** A scrape of one prom-client registry holding the breaker metrics and all four clients' own. */
+/** A scrape of one prom-client registry holding the breaker metrics and every client's own. */
 async function scrapeEveryClient(): Promise<string> {
   const { registry, prom } = testRegistry();
   const factors = createFactorClient({
@@ -114,6 +115,13 @@ async function scrapeEveryClient(): Promise<string> {
   });
   const db = createDbClient({ registry, connectionString: 'postgres://nobody@127.0.0.1:9/none' });
   const cache = createCacheClient({ registry, url: 'redis://127.0.0.1:9' });
+  // Its queue gauges read the outbox at scrape time: a throwaway folder.
+  const emailDir = mkdtempSync(join(tmpdir(), 'gl-vcci-observability-email-'));
+  const email = createEmailClient({
+    registry,
+    sendgrid: { apiKey: 'SG.k', baseUrl: NOWHERE },
+    queue: { dir: emailDir },
+  });
   try {
     // One breaker of our own with a call and a transition, so every breaker series has samples.
     const breaker = registry.breaker('observability.check');
@@ -121,8 +129,9 @@ async function scrapeEveryClient(): Promise<string> {
     breaker.forceOpen();
     return await prom.metrics();
   } finally {
-    await Promise.all([factors.close(), llm.close(), db.close(), cache.close()]);
+    await Promise.all([factors.close(), llm.close(), db.close(), cache.close(), email.close()]);
     registry.close();
+    rmSync(emailDir, { recursive: true, force: true });
   }
 }
 
@@ -153,6 +162,9 @@ describe('the alert rules and the dashboard', () => {
       'greenlang_llm_cost_usd_total',
       'greenlang_db_pool_connections',
       'greenlang_cache_requests_total',
+      'greenlang_email_sent_total',
+      'greenlang_email_queue_depth',
+      'greenlang_email_oldest_queued_seconds',
     ]) {
       expect(exported.has(name), name).toBe(true);
     }
@@ -173,6 +185,7 @@ describe('the alert rules', () => {
       'GlVcciCircuitFailureRateHigh',
       'GlVcciCircuitOpen',
       'GlVcciDatabaseCircuitOpen',
+      'GlVcciEmailQueueBacklog',
       'GlVcciLlmFailoverSustained',
     ]);
     for (const [name, block] of alerts) {
@@ -193,6 +206,7 @@ describe('the alert rules', () => {
       /greenlang_circuit_breaker_failure_rate > 0\.5\s+for: 10m/,
     );
     expect(alerts.get('GlVcciLlmFailoverSustained')).toMatch(/rate\(greenlang_llm_failovers_total\[5m\]\)/);
+    expect(alerts.get('GlVcciEmailQueueBacklog')).toMatch(/greenlang_email_oldest_queued_seconds\) > 3600 or/);
   });
 });
 
@@ -226,6 +240,7 @@ describe('the dashboard', () => {
         'LLM failovers (per second)',
         'DB pool connections',
         'Cache requests by tier and result (per second)',
+        'E-mail queue depth by priority',
       ]),
     );
     expect(dashboardExprs).toContainEqual(
@@ -243,7 +258,7 @@ describe.skipIf(!hasPromtool)('promtool', () => {
 
   it('check rules accepts the rules file', () => {
     const run = promtool(['check', 'rules', RULES]);
-    expect(run.output).toContain('SUCCESS: 4 rules found');
+    expect(run.output).toContain('SUCCESS: 5 rules found');
     expect(run.status, run.output).toBe(0);
   });
 
