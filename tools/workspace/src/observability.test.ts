@@ -7,6 +7,7 @@ import { testRegistry } from '@gl-vcci/breaker-core/testing';
 import { createCacheClient } from '@gl-vcci/cache-client';
 import { createDbClient } from '@gl-vcci/db-client';
 import { createEmailClient } from '@gl-vcci/email-client';
+import { createErpClient } from '@gl-vcci/erp-client';
 import { createFactorClient } from '@gl-vcci/factor-client';
 import { createLlmClient } from '@gl-vcci/llm-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +123,15 @@ async function scrapeEveryClient(): Promise<string> {
     sendgrid: { apiKey: 'SG.k', baseUrl: NOWHERE },
     queue: { dir: emailDir },
   });
+  const basic = { type: 'basic' as const, username: 'u', password: 'p' };
+  const erp = createErpClient({
+    registry,
+    systems: {
+      sap: { baseUrl: NOWHERE, auth: basic },
+      oracle: { baseUrl: NOWHERE, auth: basic },
+      workday: { baseUrl: NOWHERE, auth: basic, tenant: 't', purchaseOrderReport: { owner: 'o', name: 'r' } },
+    },
+  });
   try {
     // One breaker of our own with a call and a transition, so every breaker series has samples.
     const breaker = registry.breaker('observability.check');
@@ -129,7 +139,7 @@ async function scrapeEveryClient(): Promise<string> {
     breaker.forceOpen();
     return await prom.metrics();
   } finally {
-    await Promise.all([factors.close(), llm.close(), db.close(), cache.close(), email.close()]);
+    await Promise.all([factors.close(), llm.close(), db.close(), cache.close(), email.close(), erp.close()]);
     registry.close();
     rmSync(emailDir, { recursive: true, force: true });
   }
@@ -165,6 +175,10 @@ describe('the alert rules and the dashboard', () => {
       'greenlang_email_sent_total',
       'greenlang_email_queue_depth',
       'greenlang_email_oldest_queued_seconds',
+      'greenlang_erp_records_fetched_total',
+      'greenlang_erp_pages_total',
+      'greenlang_erp_bulkhead_in_use',
+      'greenlang_erp_bulkhead_queued',
     ]) {
       expect(exported.has(name), name).toBe(true);
     }
