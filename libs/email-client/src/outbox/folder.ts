@@ -85,7 +85,8 @@ export class FolderOutbox implements Outbox {
   }
 
   async complete(claim: Claim, messageId: string | undefined, sentAt: number): Promise<void> {
-    await this.#setKey(claim.message.id, { state: 'sent', messageId, sentAt });
+    // Already recorded as sent (by a drainer that died before the removal): keep its message id.
+    if (!claim.alreadySent) await this.#setKey(claim.message.id, { state: 'sent', messageId, sentAt });
     await unlink(join(this.dir, claim.ref)).catch((e: unknown) => {
       if (!isCode(e, 'ENOENT')) throw e;
     });
