@@ -131,6 +131,31 @@ export async function runRounds(
 }
 
 /**
+ * Every subject once per round, shuffled as runRounds does, but all in this one isolate: the
+ * realistic process, where every library's and every configuration's code is hot at once.
+ */
+export async function runInProcess(
+  subjects: readonly Subject[],
+  settings: Settings,
+  onRound?: (round: number) => void,
+): Promise<Map<string, Measurement>> {
+  const results = new Map<string, Measurement>(subjects.map((s) => [key(s), { value: [], overhead: [] }]));
+  const random = seeded(20261130);
+  const meter = perCall(settings);
+  for (let round = 0; round < settings.rounds; round++) {
+    const order = subjects.map((s) => ({ s, r: random() })).sort((a, b) => a.r - b.r);
+    for (const { s: subject } of order) {
+      const one = await measureOne(subjects, subject, settings, meter);
+      const entry = results.get(key(subject))!;
+      entry.value.push(one.value);
+      if (one.overhead !== undefined) entry.overhead.push(one.overhead);
+    }
+    onRound?.(round);
+  }
+  return results;
+}
+
+/**
  * One subject, once. A subject whose scenario has a baseline runs its batches alternately with a
  * fresh baseline's, so its overhead is a difference measured at the same moment, not one of two
  * medians taken apart.

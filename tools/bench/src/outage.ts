@@ -1,0 +1,3 @@
+export async function outageSection(_: { quick: boolean; log: (m: string) => void }): Promise<string[]> {
+  return [];
+}
