@@ -15,7 +15,7 @@ const nxJson = JSON.parse(readFileSync(join(ROOT, 'nx.json'), 'utf8')) as {
 };
 
 describe('nx.json release', () => {
-  it('releases the five published libs independently, tagged @gl-vcci/<name>@<version>', () => {
+  it('releases the seven published libs independently, tagged @gl-vcci/<name>@<version>', () => {
     expect([...nxJson.release.projects].sort()).toEqual([...PUBLISHED].sort());
     expect(nxJson.release.projectsRelationship).toBe('independent');
     expect(nxJson.release.releaseTag.pattern).toBe('@gl-vcci/{projectName}@{version}');
@@ -102,9 +102,11 @@ describe('releases from conventional commits', () => {
     expect(parseVersions(output)).toEqual({
       'breaker-core': '0.1.1',
       'factor-client': '0.1.1',
+      'erp-client': '0.1.1',
       'llm-client': '0.1.1',
       'db-client': '0.1.1',
       'cache-client': '0.1.1',
+      'email-client': '0.1.1',
     });
     for (const client of PUBLISHED.filter((lib) => lib !== 'breaker-core')) {
       const pkg = manifest(`libs/${client}`);

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,11 +20,27 @@ const exec = promisify(execFile);
 /** Every client's own service SDKs; another client's tree must hold none of them. */
 const SDKS: Record<string, readonly string[]> = {
   'factor-client': ['axios'],
+  'erp-client': ['axios'],
   'llm-client': ['@anthropic-ai/sdk', 'openai'],
   'db-client': ['pg'],
   'cache-client': ['redis'],
+  'email-client': ['@sendgrid/mail', '@sendgrid/client'],
 };
-const FORBIDDEN = ['openai', '@anthropic-ai/sdk', 'pg', 'redis', '@sendgrid/mail', 'axios', 'ioredis', 'nodemailer'];
+/** What a client's own SDK brings in itself, allowed in that client's tree only: @sendgrid/client sends with axios. */
+const BROUGHT_BY_SDKS: Record<string, readonly string[]> = {
+  'email-client': ['axios'],
+};
+const FORBIDDEN = [
+  'openai',
+  '@anthropic-ai/sdk',
+  'pg',
+  'redis',
+  '@sendgrid/mail',
+  '@sendgrid/client',
+  'axios',
+  'ioredis',
+  'nodemailer',
+];
 
 const TYPESCRIPT = 'typescript@~6.0';
 const NODE_TYPES = '@types/node@^20.19';
@@ -44,9 +60,13 @@ async function main(): Promise<void> {
 
     const factorUrl = await listen(servers, factorSource);
     const anthropicUrl = await listen(servers, anthropic);
+    const sapUrl = await listen(servers, sapOData);
+    const sendgridUrl = await listen(servers, sendgrid);
     const env = {
       FACTOR_URL: factorUrl,
       ANTHROPIC_URL: anthropicUrl,
+      SAP_URL: sapUrl,
+      SENDGRID_URL: `${sendgridUrl}/`,
       DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
       REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     };
@@ -164,7 +184,8 @@ async function consume(
   const installed = packagesIn(join(dir, 'node_modules'));
   const names = new Set(installed.map((p) => p.name));
   const own = SDKS[client] ?? [];
-  const foreign = FORBIDDEN.filter((name) => !own.includes(name) && names.has(name));
+  const allowed = [...own, ...(BROUGHT_BY_SDKS[client] ?? [])];
+  const foreign = FORBIDDEN.filter((name) => !allowed.includes(name) && names.has(name));
   const otherClients = [...names].filter((name) => /^@gl-vcci\/.+-client$/.test(name) && name !== `@gl-vcci/${client}`);
   if (foreign.length > 0 || otherClients.length > 0) {
     throw new Error(`${client}: its installed tree holds ${[...foreign, ...otherClients].join(', ')}`);
@@ -293,6 +314,40 @@ const CALLS: Record<string, string> = {
   if (landed !== 'redis' || hit?.tier !== 'redis' || hit?.value.n !== 1) fail(JSON.stringify({ landed, hit }));
   await cache.close();
   console.log('set/get on Redis: ' + JSON.stringify(hit));`,
+  'erp-client': `
+  const erp = lib.createErpClient({
+    registry,
+    systems: { sap: { baseUrl: process.env.SAP_URL, auth: { type: 'basic', username: 'smoke', password: 'smoke-secret' }, pageSize: 2 } },
+  });
+  const r = await erp.fetchSuppliers('sap', { nameStartsWith: 'Acme' });
+  const names = r.value.map((s) => s.name + (s.active ? '' : ' (blocked)'));
+  if (r.source !== 'live' || names.join('|') !== 'Acme Steel GmbH|Acme Logistics AG (blocked)|Acme Paper Oy') fail(JSON.stringify(r));
+  if (r.value[0].createdOn !== '2024-01-01' || r.value[0].id !== '17300001') fail(JSON.stringify(r.value[0]));
+  const pages = (await registry.metricsRegistry.getSingleMetric(lib.PAGES_METRIC).get()).values.find((v) => v.labels.system === 'sap');
+  if (pages?.value !== 2) fail('expected 2 pages ($top 2), read ' + pages?.value);
+  await erp.close();
+  console.log("fetchSuppliers('sap') against an OData v2 server: " + r.value.length + ' suppliers in ' + pages.value + ' pages (' + r.source + '): ' + names.join(', '));`,
+  'email-client': `
+  const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'gl-vcci-smoke-outbox-'));
+  try {
+    const email = lib.createEmailClient({
+      registry,
+      sendgrid: { apiKey: 'SG.smoke', baseUrl: process.env.SENDGRID_URL },
+      queue: { dir, drainIntervalMs: 0 },
+    });
+    const r = await email.send({ id: 'smoke-' + process.pid, to: 'ghg@supplier.example', from: 'scope3@gl-vcci.example', subject: 'Scope 3 data request', text: 'ping' });
+    if (r.status !== 'sent' || r.source !== 'live' || r.messageId !== 'smoke-message-id') fail(JSON.stringify(r));
+    const stats = await email.queueStats();
+    const waiting = stats.depth.high + stats.depth.normal + stats.depth.low;
+    if (waiting !== 0 || readdirSync(join(dir, 'pending')).length !== 0) fail('the outbox still holds ' + JSON.stringify(stats));
+    await email.close();
+    console.log('send against a SendGrid-shaped server: ' + r.status + ' (' + r.source + ', x-message-id ' + r.messageId + '), outbox empty');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }`,
 };
 
 function typecheckFile(client: string): string {
@@ -348,12 +403,47 @@ export async function read(): Promise<number | undefined> {
   return landed === 'redis' ? hit?.value.n : undefined;
 }
 `,
+    'erp-client': `import { createErpClient, isErpUnavailableError, type Supplier } from '@gl-vcci/erp-client';
+${registry}
+export async function suppliers(): Promise<string[]> {
+  const erp = createErpClient({
+    registry,
+    systems: { sap: { baseUrl: 'http://127.0.0.1:1', auth: { type: 'basic', username: 'u', password: 'p' } } },
+  });
+  try {
+    const r = await erp.fetchSuppliers('sap', { nameStartsWith: 'Acme' });
+    const first: Supplier | undefined = r.value[0];
+    const source: 'live' | 'cache' | 'stale' = r.source;
+    return [source, ...(first ? [first.name] : [])];
+  } catch (error) {
+    if (isErpUnavailableError(error)) return [];
+    throw error;
+  } finally {
+    await erp.close();
+  }
+}
+`,
+    'email-client': `import { createEmailClient, isEmailArgumentError, type SendResult } from '@gl-vcci/email-client';
+${registry}
+export async function mail(): Promise<string | undefined> {
+  const email = createEmailClient({ registry, sendgrid: { apiKey: 'SG.x' }, queue: { dir: '/tmp/outbox' } });
+  try {
+    const r: SendResult = await email.send({ to: 'a@b.example', from: 'c@d.example', subject: 's', text: 't', priority: 'high' });
+    return r.status === 'sent' ? r.messageId : r.id;
+  } catch (error) {
+    if (isEmailArgumentError(error)) return undefined;
+    throw error;
+  } finally {
+    await email.close();
+  }
+}
+`,
   };
   return bodies[client]!;
 }
 
 /** A factor source speaking the documented contract (EPA shape), serving natural gas in the US for 2024. */
-function factorSource(url: URL, _body: string): { status: number; body: unknown } {
+function factorSource(url: URL, _body: string): Answer {
   const q = url.searchParams;
   if (url.pathname === '/v1/emission-factors' && q.get('activity') === 'natural_gas' && q.get('region') === 'US') {
     const row = {
@@ -371,7 +461,7 @@ function factorSource(url: URL, _body: string): { status: number; body: unknown 
 }
 
 /** Anthropic's Messages API, just enough for one non-streamed answer. */
-function anthropic(url: URL, body: string): { status: number; body: unknown } {
+function anthropic(url: URL, body: string): Answer {
   if (!url.pathname.endsWith('/v1/messages')) return { status: 404, body: { type: 'error' } };
   const { model } = JSON.parse(body || '{}') as { model?: string };
   return {
@@ -389,9 +479,60 @@ function anthropic(url: URL, body: string): { status: number; body: unknown } {
   };
 }
 
+const SAP_SUPPLIERS = [
+  { Supplier: '17300001', SupplierName: 'Acme Steel GmbH', CreationDate: '/Date(1704067200000)/' },
+  { Supplier: '17300002', SupplierName: 'Acme Logistics AG', PurchasingIsBlocked: true, CreationDate: null },
+  { Supplier: '17300003', SupplierName: 'Borealis Chemicals', CreationDate: '/Date(1709251200000)/' },
+  { Supplier: '17300004', SupplierName: 'Acme Paper Oy', CreationDate: '/Date(1711929600000)/' },
+].map((s) => ({ PurchasingIsBlocked: false, DeletionIndicator: false, ...s }));
+
+/**
+ * SAP S/4HANA's API_BUSINESS_PARTNER A_Supplier as OData v2 JSON (`{ d: { results } }`), Basic auth
+ * (smoke / smoke-secret), paged by `$top`/`$skip` and filtered by `startswith(SupplierName,'…') eq true`.
+ */
+function sapOData(url: URL, _body: string, headers: IncomingHttpHeaders): Answer {
+  if (url.pathname !== '/sap/opu/odata/sap/API_BUSINESS_PARTNER/A_Supplier') {
+    return {
+      status: 404,
+      body: { error: { code: '/IWFND/MED/170', message: { lang: 'en', value: 'No service found' } } },
+    };
+  }
+  if (headers.authorization !== `Basic ${Buffer.from('smoke:smoke-secret').toString('base64')}`) {
+    return { status: 401, body: { error: { code: '401', message: { lang: 'en', value: 'Unauthorized' } } } };
+  }
+  const q = url.searchParams;
+  const prefix = /^startswith\(SupplierName,'((?:[^']|'')*)'\) eq true$/.exec(q.get('$filter') ?? '')?.[1];
+  const top = Number(q.get('$top') ?? 50);
+  const skip = Number(q.get('$skip') ?? 0);
+  const results = SAP_SUPPLIERS.filter(
+    (s) => prefix === undefined || s.SupplierName.startsWith(prefix.replaceAll("''", "'")),
+  ).slice(skip, skip + top);
+  return { status: 200, body: { d: { results } } };
+}
+
+/** SendGrid's v3 mail send: 202, no body, the message id in `x-message-id`. */
+function sendgrid(url: URL, body: string, headers: IncomingHttpHeaders): Answer {
+  if (url.pathname !== '/v3/mail/send') return { status: 404, body: { errors: [{ message: 'not found' }] } };
+  if (headers.authorization !== 'Bearer SG.smoke') {
+    return { status: 401, body: { errors: [{ message: 'The provided authorization grant is invalid' }] } };
+  }
+  const mail = JSON.parse(body || '{}') as { personalizations?: Array<{ to?: Array<{ email?: string }> }> };
+  if (mail.personalizations?.[0]?.to?.[0]?.email !== 'ghg@supplier.example') {
+    return { status: 400, body: { errors: [{ message: 'bad personalizations', field: 'personalizations' }] } };
+  }
+  return { status: 202, body: undefined, headers: { 'x-message-id': 'smoke-message-id' } };
+}
+
+interface Answer {
+  status: number;
+  /** JSON; undefined: no body. */
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
 async function listen(
   servers: Server[],
-  handle: (url: URL, body: string) => { status: number; body: unknown },
+  handle: (url: URL, body: string, headers: IncomingHttpHeaders) => Answer,
 ): Promise<string> {
   const server = createServer((request, response) => {
     let body = '';
@@ -400,8 +541,13 @@ async function listen(
       body += chunk;
     });
     request.on('end', () => {
-      const answer = handle(new URL(request.url ?? '/', 'http://127.0.0.1'), body);
-      response.writeHead(answer.status, { 'content-type': 'application/json', connection: 'close' });
+      const answer = handle(new URL(request.url ?? '/', 'http://127.0.0.1'), body, request.headers);
+      if (answer.body === undefined) {
+        response.writeHead(answer.status, { ...answer.headers, connection: 'close' });
+        response.end();
+        return;
+      }
+      response.writeHead(answer.status, { 'content-type': 'application/json', connection: 'close', ...answer.headers });
       response.end(JSON.stringify(answer.body));
     });
   });

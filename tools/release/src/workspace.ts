@@ -7,7 +7,15 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The published libs, by Nx project name (= folder under libs/); everything else is private. */
-export const PUBLISHED = ['breaker-core', 'factor-client', 'llm-client', 'db-client', 'cache-client'] as const;
+export const PUBLISHED = [
+  'breaker-core',
+  'factor-client',
+  'erp-client',
+  'llm-client',
+  'db-client',
+  'cache-client',
+  'email-client',
+] as const;
 export type PublishedLib = (typeof PUBLISHED)[number];
 export const CLIENTS = PUBLISHED.filter((lib) => lib !== 'breaker-core');
 
