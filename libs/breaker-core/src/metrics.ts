@@ -30,38 +30,73 @@ const STATE_VALUE: Record<CircuitState, number> = {
  * histogram observation on this machine, more than the whole breaker.
  */
 export class CircuitStats implements BreakerObserver {
-  readonly calls = new Float64Array(STATUSES.length);
-  /** Per timed status: one count per bucket (not cumulative) and a last one for +Inf. */
-  readonly buckets: Float64Array;
-  readonly sums = new Float64Array(STATUSES.length);
-  readonly transitions = new Map<string, number>();
-  readonly shadowTrips = new Map<TransitionReason, number>();
+  /**
+   * Every count in one Float64Array (one ArrayBuffer per circuit, not three): the calls per
+   * status, then their duration sums in seconds, then per timed status one count per bucket (not
+   * cumulative) and a last one for +Inf. Read through `calls`, `sum` and `bucket`.
+   */
+  readonly #counts: Float64Array;
+  readonly #width: number;
+  /** Made on the first transition or shadow trip: most circuits never have one, and a Map is ~100 B. */
+  #transitions: Map<string, number> | undefined = undefined;
+  #shadowTrips: Map<TransitionReason, number> | undefined = undefined;
 
   constructor(readonly bounds: readonly number[]) {
-    this.buckets = new Float64Array(STATUSES.length * (bounds.length + 1));
+    this.#width = bounds.length + 1;
+    this.#counts = new Float64Array(2 * STATUSES.length + STATUSES.length * this.#width);
+  }
+
+  /** Calls with status index `i` (see STATUSES). */
+  calls(i: number): number {
+    return this.#counts[i]!;
+  }
+
+  /** Sum of the durations, in seconds, of the calls with status index `i`. */
+  sum(i: number): number {
+    return this.#counts[STATUSES.length + i]!;
+  }
+
+  /** Calls with status index `i` whose duration fell in bucket `b` (not cumulative; the last is +Inf). */
+  bucket(i: number, b: number): number {
+    return this.#counts[2 * STATUSES.length + i * this.#width + b]!;
+  }
+
+  get transitions(): ReadonlyMap<string, number> {
+    return this.#transitions ?? EMPTY;
+  }
+
+  get shadowTrips(): ReadonlyMap<TransitionReason, number> {
+    return this.#shadowTrips ?? (EMPTY as ReadonlyMap<TransitionReason, number>);
   }
 
   onCall(status: CallStatus, durationMs: number): void {
     const i = statusIndex(status);
-    this.calls[i]!++;
+    const counts = this.#counts;
+    counts[i]!++;
     if (Number.isNaN(durationMs)) return;
     const seconds = durationMs / 1000;
-    this.sums[i]! += seconds;
+    counts[STATUSES.length + i]! += seconds;
     const bounds = this.bounds;
     let b = 0;
     while (b < bounds.length && seconds > bounds[b]!) b++;
-    this.buckets[i * (bounds.length + 1) + b]!++;
+    counts[2 * STATUSES.length + i * this.#width + b]!++;
   }
 
   onTransition(change: StateChange): void {
     const key = `${change.from}\u0000${change.to}`;
-    this.transitions.set(key, (this.transitions.get(key) ?? 0) + 1);
+    this.#transitions ??= new Map();
+    const transitions = this.#transitions;
+    transitions.set(key, (transitions.get(key) ?? 0) + 1);
   }
 
   onShadowTrip(reason: TransitionReason): void {
-    this.shadowTrips.set(reason, (this.shadowTrips.get(reason) ?? 0) + 1);
+    this.#shadowTrips ??= new Map();
+    const trips = this.#shadowTrips;
+    trips.set(reason, (trips.get(reason) ?? 0) + 1);
   }
 }
+
+const EMPTY: ReadonlyMap<string, number> = new Map();
 
 function ratio(part: number, whole: number): number {
   return whole === 0 ? 0 : part / whole;
@@ -127,7 +162,7 @@ export class BreakerMetrics {
         this.reset();
         every(({ breaker, stats }) => {
           STATUSES.forEach((status, i) => {
-            this.inc({ circuit_name: breaker.name, status }, stats.calls[i]!);
+            this.inc({ circuit_name: breaker.name, status }, stats.calls(i));
           });
         });
       },
@@ -139,7 +174,7 @@ export class BreakerMetrics {
       registers,
       collect() {
         this.reset();
-        every(({ breaker, stats }) => this.inc({ circuit_name: breaker.name }, stats.calls[2]!));
+        every(({ breaker, stats }) => this.inc({ circuit_name: breaker.name }, stats.calls(2)));
       },
     });
     new Counter({
@@ -260,19 +295,18 @@ class DurationHistogram {
 
   async get() {
     const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
-    const width = this.bounds.length + 1;
     for (const { breaker, stats } of this.circuits.values()) {
       for (const status of TIMED_STATUSES) {
         const i = statusIndex(status);
         const labels = { circuit_name: breaker.name, status };
         let cumulative = 0;
         this.bounds.forEach((le, b) => {
-          cumulative += stats.buckets[i * width + b]!;
+          cumulative += stats.bucket(i, b);
           values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${this.name}_bucket` });
         });
-        const count = stats.calls[i]!;
+        const count = stats.calls(i);
         values.push({ labels: { ...labels, le: '+Inf' }, value: count, metricName: `${this.name}_bucket` });
-        values.push({ labels, value: stats.sums[i]!, metricName: `${this.name}_sum` });
+        values.push({ labels, value: stats.sum(i), metricName: `${this.name}_sum` });
         values.push({ labels, value: count, metricName: `${this.name}_count` });
       }
     }
