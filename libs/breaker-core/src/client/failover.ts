@@ -32,7 +32,6 @@ export async function failover<T>(
   upstreams: ReadonlyArray<Upstream<T>>,
   options: FailoverOptions<T> = {},
 ): Promise<FailoverResult<T>> {
-  const { between = [], last = [], ...chain } = options;
   let upstream: string | undefined;
   const asked = (u: Upstream<T>, source: ValueSource): FallbackStep<T> => ({
     source,
@@ -43,13 +42,13 @@ export async function failover<T>(
       return value;
     },
   });
-  const [primary, ...others] = upstreams;
-  const steps = [
-    ...(primary ? [asked(primary, 'live')] : []),
-    ...between,
-    ...others.map((u) => asked(u, 'failover')),
-    ...last,
-  ];
-  const { value, source } = await fallbackChain<T>(steps, chain);
+  // Built in place, without rest or spread copies: this runs on every call of every client.
+  const steps: Array<FallbackStep<T>> = [];
+  if (upstreams.length > 0) steps.push(asked(upstreams[0]!, 'live'));
+  if (options.between) for (const step of options.between) steps.push(step);
+  for (let i = 1; i < upstreams.length; i++) steps.push(asked(upstreams[i]!, 'failover'));
+  if (options.last) for (const step of options.last) steps.push(step);
+  // fallbackChain reads only its own options (signal, stopOn, onStep).
+  const { value, source } = await fallbackChain<T>(steps, options);
   return { value, source, upstream: source === 'live' || source === 'failover' ? upstream : undefined };
 }
