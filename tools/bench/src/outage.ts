@@ -152,6 +152,8 @@ export interface OutageRow {
   received: number | undefined;
   budget: number;
   opened: boolean;
+  /** Calls not issued because MAX_IN_FLIGHT were already in flight. */
+  skipped: number;
   recoveryS: number | undefined;
   recoveryCapS: number;
 }
@@ -183,31 +185,45 @@ function percentile(sorted: number[], p: number): number | undefined {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Fires `rate` calls per second (not awaited one by one) until `until()` or `ms` have passed. */
+/**
+ * At most this many calls in flight: against a hung upstream with a 60 s deadline, 1,000 calls/s
+ * would open 10,000 sockets on each side of the simulator, in one process: past its file limit.
+ * Calls due while the cap is reached are not issued, and counted.
+ */
+const MAX_IN_FLIGHT = 4_000;
+
+/** Fires 1,000 calls per second (not awaited one by one) until `until()` or `ms` have passed; returns calls skipped at the cap. */
 async function drive(
   call: () => Promise<unknown>,
   ms: number,
   onCall: (started: number, settled: Promise<unknown>) => void,
   until?: () => boolean,
-): Promise<void> {
+): Promise<number> {
   const start = performance.now();
-  let issued = 0;
+  let due = 0;
+  let inFlight = 0;
+  let skipped = 0;
   while (performance.now() - start < ms) {
-    const due = Math.floor(performance.now() - start); // 1,000 per second
-    while (issued < due) {
-      issued++;
+    const now = Math.floor(performance.now() - start); // one per ms
+    while (due < now) {
+      due++;
+      if (inFlight >= MAX_IN_FLIGHT) {
+        skipped++;
+        continue;
+      }
+      inFlight++;
       const at = performance.now();
-      onCall(
-        at,
-        call().then(
-          () => true,
-          () => false,
-        ),
+      const settled = call().then(
+        () => true,
+        () => false,
       );
+      void settled.then(() => inFlight--);
+      onCall(at, settled);
     }
-    if (until?.()) return;
+    if (until?.()) return skipped;
     await sleep(1);
   }
+  return skipped;
 }
 
 async function measureOutage(make: () => Promise<Target>, mode: Mode, seconds: number, capS: number) {
@@ -227,7 +243,7 @@ async function measureOutage(make: () => Promise<Target>, mode: Mode, seconds: n
     let openAt: number | undefined;
     let callsUntilOpen: number | undefined;
     const afterTrip: number[] = [];
-    await drive(t.call, seconds * 1000, (at, settled) => {
+    const skipped = await drive(t.call, seconds * 1000, (at, settled) => {
       issued++;
       if (openAt === undefined && breaker.state === 'open') {
         openAt = at;
@@ -263,6 +279,7 @@ async function measureOutage(make: () => Promise<Target>, mode: Mode, seconds: n
       received,
       budget,
       opened: openAt !== undefined,
+      skipped,
       recoveryS: closedAt === undefined ? undefined : (closedAt - healed) / 1000,
       recoveryCapS: capS,
     } satisfies OutageRow;
@@ -300,7 +317,7 @@ export async function outageSection(options: { quick: boolean; log: (m: string) 
       const p99ok = r.p99Ms !== undefined && r.p99Ms <= 1;
       const budgetOk = r.admitted <= r.budget;
       const verdict = `p99 ≤ 1 ms: **${p99ok ? 'met' : 'missed'}**; ≤ budget: **${budgetOk ? 'met' : 'missed'}**`;
-      return `| ${r.client} (${r.circuit}) | ${r.mode} | ${r.callsUntilOpen === undefined ? `not open in ${seconds} s` : fmt(r.callsUntilOpen)} | ${r.secondsUntilOpen === undefined ? '—' : fmt(r.secondsUntilOpen, 2)} | ${ms(r.p50Ms)} / ${ms(r.p99Ms)} | ${fmt(r.admitted)}${r.received === undefined ? '' : ` (${fmt(r.received)})`} | ${fmt(r.budget)} | ${!r.opened ? '—' : r.recoveryS === undefined ? `> ${r.recoveryCapS}` : fmt(r.recoveryS, 2)} | ${verdict} |`;
+      return `| ${r.client} (${r.circuit}) | ${r.mode} | ${r.callsUntilOpen === undefined ? `not open in ${seconds} s` : fmt(r.callsUntilOpen)} | ${r.secondsUntilOpen === undefined ? '—' : fmt(r.secondsUntilOpen, 2)} | ${ms(r.p50Ms)} / ${ms(r.p99Ms)} | ${fmt(r.admitted)}${r.received === undefined ? '' : ` (${fmt(r.received)})`}${r.skipped > 0 ? ` [${fmt(r.skipped)} not issued: ${fmt(MAX_IN_FLIGHT)} in flight]` : ''} | ${fmt(r.budget)} | ${!r.opened ? '—' : r.recoveryS === undefined ? `> ${r.recoveryCapS}` : fmt(r.recoveryS, 2)} | ${verdict} |`;
     }),
     '',
   ];
