@@ -5,6 +5,7 @@ import { logTransition } from './logging.js';
 import { type BreakerConfig, type ResolvedBreakerConfig, resolveBreakerConfig } from './options.js';
 import { runWithDeadline } from './policies/timeout.js';
 import { idleSignal } from './signals.js';
+import type { StateSync } from './sync.js';
 import type {
   BreakerObserver,
   BreakerRuntime,
@@ -41,6 +42,8 @@ export class CircuitBreaker {
   readonly #clock: Clock;
   readonly #window: SlidingWindow;
   readonly #observer: BreakerObserver | undefined;
+  /** Other replicas' view of this circuit: asked only when an open period runs out. */
+  readonly #sync: StateSync | undefined;
   /** Whether calls are timed (metrics or slow-call detection need durations). */
   readonly #timed: boolean;
   readonly #needsNow: boolean;
@@ -71,6 +74,8 @@ export class CircuitBreaker {
     this.#timed = this.#observer !== undefined || this.config.slowCallDurationMs !== undefined;
     this.#needsNow = this.#timed || this.#window.needsTime;
     if (this.config.mode) this.#state = this.config.mode;
+    this.#sync = runtime.sync;
+    this.#sync?.attach(this);
   }
 
   get state(): CircuitState {
@@ -132,6 +137,38 @@ export class CircuitBreaker {
   allowTrial(): boolean {
     if (this.#state !== 'open') return false;
     this.#transition('half_open', 'recovery_signal', this.#clock.now());
+    return true;
+  }
+
+  /**
+   * Another replica opened this circuit (a StateSync tells): a closed or half-open circuit opens
+   * for `remainingMs` (reason `peer_open`, capped by `maxOpenDurationMs`); an open one takes that
+   * as its new end of the open period. The manual modes are left alone. True when it moved.
+   */
+  adoptOpen(remainingMs: number): boolean {
+    const state = this.#state;
+    if (!(remainingMs > 0)) return false;
+    const now = this.#clock.now();
+    const until = now + Math.min(remainingMs, this.config.maxOpenDurationMs);
+    if (state === 'open') {
+      this.#openUntil = until;
+      return false;
+    }
+    if (state !== 'closed' && state !== 'half_open') return false;
+    this.#openedAt = now;
+    this.#openUntil = until;
+    this.#transition('open', 'peer_open', now);
+    return true;
+  }
+
+  /**
+   * Another replica's trial calls succeeded (a StateSync tells): an open or half-open circuit
+   * closes (reason `peer_close`); any other state is left alone. True when it moved.
+   */
+  adoptClose(): boolean {
+    const state = this.#state;
+    if (state !== 'open' && state !== 'half_open') return false;
+    this.#transition('closed', 'peer_close', this.#clock.now());
     return true;
   }
 
@@ -260,6 +297,17 @@ export class CircuitBreaker {
 
   #halfOpenIfDue(now: number): boolean {
     if (now < this.#openUntil) return false;
+    if (this.#sync !== undefined) {
+      // Another replica may hold the cluster's probe: stay open while it tries.
+      let wait = 0;
+      try {
+        wait = this.#sync.probeDelay(this, now);
+      } catch {}
+      if (wait > 0) {
+        this.#openUntil = now + wait;
+        return false;
+      }
+    }
     this.#transition('half_open', 'open_duration_elapsed', now);
     return true;
   }

@@ -57,6 +57,7 @@ export {
   type RegistryOptions,
 } from './registry.js';
 export { parseRetryAfter } from './retry-after.js';
+export type { StateSync } from './sync.js';
 export type {
   BreakerObserver,
   BreakerRuntime,

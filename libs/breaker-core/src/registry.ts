@@ -12,6 +12,7 @@ import { ConfigError } from './errors.js';
 import { createLogger } from './logging.js';
 import { BreakerMetrics, type MetricsOptions } from './metrics.js';
 import { type BreakerConfig, type ResolvedBreakerConfig, resolveBreakerConfig } from './options.js';
+import type { StateSync } from './sync.js';
 import type { CircuitState, TransitionReason } from './types.js';
 import { describeValue, type Issue } from './validation.js';
 
@@ -30,6 +31,11 @@ export interface RegistryOptions {
    * throws a ConfigError instead.
    */
   strictConfig?: boolean;
+  /**
+   * Shares every circuit made here with the other replicas of the service (only transitions
+   * travel; see StateSync). The application owns it and closes it.
+   */
+  sync?: StateSync;
 }
 
 export type HealthStatus = 'ok' | 'degraded' | 'down';
@@ -64,6 +70,7 @@ export class BreakerRegistry {
   readonly clock: Clock;
   readonly #breakers = new Map<string, { breaker: CircuitBreaker; overrides: Record<string, unknown> }>();
   readonly #strict: boolean;
+  readonly #sync: StateSync | undefined;
   /** Unknown keys already reported, as `service\0key`. */
   readonly #reported = new Set<string>();
 
@@ -72,6 +79,7 @@ export class BreakerRegistry {
     this.logger = options.logger ?? createLogger();
     this.clock = options.clock ?? systemClock;
     this.#strict = options.strictConfig ?? false;
+    this.#sync = options.sync;
     this.#metrics = options.metrics === false ? undefined : new BreakerMetrics(options.metrics);
   }
 
@@ -109,7 +117,7 @@ export class BreakerRegistry {
     }
     const config = this.#layered(name, given, defaults);
     const stats = this.#metrics?.createStats();
-    const breaker = new CircuitBreaker(config, { logger: this.logger, observer: stats });
+    const breaker = new CircuitBreaker(config, { logger: this.logger, observer: stats, sync: this.#sync });
     if (stats) this.#metrics!.track(breaker, stats);
     this.#breakers.set(name, { breaker, overrides: given });
     return breaker;

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { StateSync } from './sync.js';
 
 /** Automatic states (closed, open, half_open) and the manual modes an operator can set. */
 export type CircuitState = 'closed' | 'open' | 'half_open' | 'forced_open' | 'disabled' | 'metrics_only';
@@ -17,6 +18,10 @@ export type TransitionReason =
   | 'trial_timeout'
   | 'open_duration_elapsed'
   | 'recovery_signal'
+  /** Another replica opened the circuit (a StateSync adopted it here). */
+  | 'peer_open'
+  /** Another replica's trial calls succeeded (a StateSync adopted the closing here). */
+  | 'peer_close'
   | 'trial_success'
   | 'forced_open'
   | 'disabled'
@@ -58,6 +63,8 @@ export interface BreakerObserver {
 export interface BreakerRuntime {
   logger?: Logger;
   observer?: BreakerObserver;
+  /** Shares this circuit's transitions with other replicas (see StateSync). */
+  sync?: StateSync;
 }
 
 export interface ExecuteOptions {
