@@ -102,6 +102,21 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     expect(await cache.mget([])).toEqual([]);
   });
 
+  it('mget of many keys warns of no listener leak (one abort listener per pipelined GET)', async () => {
+    open();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const keys = Array.from({ length: 50 }, (_, i) => `many:${i}`);
+      expect(await cache.mget(keys)).toHaveLength(50);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('del removes the key from Redis and from the local tier', async () => {
     open();
     await cache.set('a', 1, 60_000);

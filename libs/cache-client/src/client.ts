@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { CircuitBreaker, Logger } from '@gl-vcci/breaker-core';
 import { LocalStore, loggedError, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
 import { classifyRedisError, isCallerError, isCredentialsRefusal, isWriteRefusal, replyPrefix } from './classify.js';
@@ -287,7 +288,11 @@ class RedisCache implements CacheClient {
     if (this.#closed) return Promise.reject(new CacheClosedError());
     // The signal also drops a command node-redis has not written yet when the deadline passes.
     return this.#breaker.execute(
-      (deadline) => this.#connection.run((client) => command(client.withAbortSignal(deadline))),
+      (deadline) => {
+        // node-redis adds an abort listener per command: a pipelined mget of many keys is not a leak.
+        setMaxListeners(0, deadline);
+        return this.#connection.run((client) => command(client.withAbortSignal(deadline)));
+      },
       signal === undefined ? undefined : { signal },
     );
   }
