@@ -410,6 +410,9 @@ export class CircuitBreaker {
   #record(failed: boolean, duration: number, now: number, retryAfter = false): void {
     const window = this.#window;
     window.record(failed, this.#isSlow(duration), now);
+    // Every threshold is positive (failMax ≥ 1, rates > 0): a window holding no failure and no
+    // slow call cannot trip, so the healthy path ends here without judging the window.
+    if (window.failures === 0 && window.slowCalls === 0 && !retryAfter) return;
     // A window trip keeps its reason (and an open duration of at least openDurationMs).
     const reason = this.#tripReason(window) ?? (retryAfter ? 'retry_after' : undefined);
     if (reason === undefined) return;
