@@ -15,7 +15,7 @@ const nxJson = JSON.parse(readFileSync(join(ROOT, 'nx.json'), 'utf8')) as {
 };
 
 describe('nx.json release', () => {
-  it('releases the seven published libs independently, tagged @gl-vcci/<name>@<version>', () => {
+  it('releases the eight published libs independently, tagged @gl-vcci/<name>@<version>', () => {
     expect([...nxJson.release.projects].sort()).toEqual([...PUBLISHED].sort());
     expect(nxJson.release.projectsRelationship).toBe('independent');
     expect(nxJson.release.releaseTag.pattern).toBe('@gl-vcci/{projectName}@{version}');
@@ -107,6 +107,7 @@ describe('releases from conventional commits', () => {
       'db-client': '0.1.1',
       'cache-client': '0.1.1',
       'email-client': '0.1.1',
+      'breaker-sync-redis': '0.1.1',
     });
     for (const client of PUBLISHED.filter((lib) => lib !== 'breaker-core')) {
       const pkg = manifest(`libs/${client}`);

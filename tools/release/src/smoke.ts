@@ -25,6 +25,7 @@ const SDKS: Record<string, readonly string[]> = {
   'db-client': ['pg'],
   'cache-client': ['redis'],
   'email-client': ['@sendgrid/mail', '@sendgrid/client'],
+  'breaker-sync-redis': ['redis'],
 };
 /** What a client's own SDK brings in itself, allowed in that client's tree only: @sendgrid/client sends with axios. */
 const BROUGHT_BY_SDKS: Record<string, readonly string[]> = {
@@ -348,6 +349,20 @@ const CALLS: Record<string, string> = {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }`,
+  'breaker-sync-redis': `
+  const replica = (id) => new lib.RedisStateSync({ url: process.env.REDIS_URL, keyPrefix: 'gl-vcci-smoke:' + process.pid + ':', replicaId: id, metrics: false, logger: core.createLogger({ level: 'warn' }) });
+  const [a, b] = [replica('a'), replica('b')];
+  for (let i = 0; i < 100 && !(a.connected && b.connected && a.subscribed && b.subscribed); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!a.connected || !b.connected) fail('not connected to Redis at ' + process.env.REDIS_URL);
+  const breaker = (sync) => new core.CircuitBreaker({ name: 'smoke.svc', failMax: 1, openDurationMs: 2000 }, { sync });
+  const [first, second] = [breaker(a), breaker(b)];
+  await first.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+  for (let i = 0; i < 100 && second.state !== 'open'; i++) await new Promise((r) => setTimeout(r, 20));
+  const adopted = second.snapshot().lastTransition;
+  if (second.state !== 'open' || adopted?.reason !== 'peer_open') fail('the other replica did not adopt the opening: ' + JSON.stringify(adopted));
+  await a.close();
+  await b.close();
+  console.log('a trip shared through Redis: the other replica is ' + second.state + ' (' + adopted.reason + ')');`,
 };
 
 function typecheckFile(client: string): string {
@@ -421,6 +436,22 @@ export async function suppliers(): Promise<string[]> {
   } finally {
     await erp.close();
   }
+}
+`,
+    'breaker-sync-redis': `import { BreakerRegistry, CircuitOpenError } from '@gl-vcci/breaker-core';
+import { RedisStateSync, type RedisStateSyncStatus } from '@gl-vcci/breaker-sync-redis';
+export async function shared(): Promise<RedisStateSyncStatus> {
+  const sync = new RedisStateSync({ url: 'redis://127.0.0.1:6379', adopt: { quorum: 2, withinMs: 30_000 }, circuits: { 'factor_broker.ecoinvent': { adopt: 'immediate' } } });
+  const registry = new BreakerRegistry({ sync });
+  try {
+    await registry.breaker('factor_broker.ecoinvent').execute(async () => 1);
+  } catch (error) {
+    if (error instanceof CircuitOpenError) return sync.status();
+    throw error;
+  } finally {
+    await sync.close();
+  }
+  return sync.status();
 }
 `,
     'email-client': `import { createEmailClient, isEmailArgumentError, type SendResult } from '@gl-vcci/email-client';

@@ -15,6 +15,7 @@ export const PUBLISHED = [
   'db-client',
   'cache-client',
   'email-client',
+  'breaker-sync-redis',
 ] as const;
 export type PublishedLib = (typeof PUBLISHED)[number];
 export const CLIENTS = PUBLISHED.filter((lib) => lib !== 'breaker-core');

@@ -120,3 +120,34 @@ describe.each(clients.map((lib) => [lib.folder, lib] as const))('%s', (folder, l
     expect(undeclared).toEqual([]);
   });
 });
+
+/** Packages that extend breaker-core with a service of their own (not clients), and that service's SDKs. */
+const EXTENSIONS: Record<string, readonly string[]> = {
+  'breaker-sync-redis': ['redis'],
+};
+const extensions = libs.filter((lib) => lib !== core && !lib.folder.endsWith('-client'));
+
+describe.each(extensions.map((lib) => [lib.folder, lib] as const))('%s', (folder, lib) => {
+  const own = EXTENSIONS[folder] ?? [];
+
+  it('is a known extension of breaker-core, with its own SDKs listed here', () => {
+    expect(Object.keys(EXTENSIONS)).toContain(folder);
+  });
+
+  it('depends on and imports no client and no SDK but its own, and nothing outside its folder', () => {
+    const named = [...lib.dependencies, ...lib.peers, ...lib.imports.map((i) => packageOf(i.specifier))];
+    expect(named.filter((name) => isClient(name) || (isSdk(name) && !own.includes(name)))).toEqual([]);
+    expect(lib.imports.filter(({ specifier }) => specifier.startsWith('../../'))).toEqual([]);
+  });
+
+  it('takes breaker-core and prom-client as peers, and declares every package its sources import', () => {
+    expect(lib.peers).toEqual(expect.arrayContaining(['@gl-vcci/breaker-core', 'prom-client']));
+    const declared = new Set([...lib.dependencies, ...lib.peers]);
+    const undeclared = lib.imports.filter(({ specifier }) => {
+      if (specifier.startsWith('.') || specifier.startsWith('node:')) return false;
+      const name = packageOf(specifier);
+      return !declared.has(name) && !builtinModules.includes(name);
+    });
+    expect(undeclared).toEqual([]);
+  });
+});
