@@ -35,6 +35,13 @@ export type {
   OutboxStats,
   Priority,
 } from './outbox/outbox.js';
+export {
+  type OutboxMigration,
+  POSTGRES_OUTBOX_MIGRATIONS,
+  PostgresOutbox,
+  type PostgresOutboxOptions,
+  type Queryable,
+} from './outbox/postgres.js';
 export type {
   DrainReport,
   EmailAttachment,
