@@ -24,6 +24,7 @@ describe('bad input', () => {
     ['text', { to: MAIL.to, from: MAIL.from, subject: 'no body' }],
     ['attachments', { ...MAIL, attachments: [{ filename: 'a.pdf', content: 'not base64!' }] }],
     ['priority', { ...MAIL, priority: 'urgent' }],
+    ['subject', { ...MAIL, subject: 'Report\r\nBcc: someone@example.com' }],
   ])('a bad %s is an EmailArgumentError naming it, and is neither sent nor queued', async (field, input) => {
     h = await harness();
     await h.sim.stop(); // even with SendGrid down: such a mail would never succeed
@@ -32,6 +33,17 @@ describe('bad input', () => {
     expect((error as Error).message).toMatch(new RegExp(`^send: .*${field}`));
     expect(await h.client.queueStats()).toMatchObject({ depth: { high: 0, normal: 0, low: 0 } });
     expect(h.sim.sends).toHaveLength(0);
+  });
+
+  it('a bad attachment is named, its content never echoed', async () => {
+    h = await harness();
+    const content = `CONFIDENTIAL-${'x'.repeat(10_000)}!`;
+    const error = await h.client.send({ ...MAIL, attachments: [{ filename: 'a.txt', content }] }).catch((e) => e);
+    expect(isEmailArgumentError(error)).toBe(true);
+    const shown = inspect(error, { depth: null });
+    expect(shown).toContain('attachments');
+    expect(shown).not.toContain('CONFIDENTIAL');
+    expect(shown.length).toBeLessThan(2_000);
   });
 
   it('a message over SendGrid size limit is refused before anything is written', async () => {
@@ -61,6 +73,18 @@ describe('SendGrid refusing the mail', () => {
     // Refused, so the id is free again for the corrected mail.
     h.sim.mode(SENDGRID_ROUTE, 'healthy');
     expect((await h.client.send(mail(1))).status).toBe('sent');
+  });
+
+  it('SendGrid text that quotes the mail keeps its body and subject out of the error', async () => {
+    h = await harness();
+    const secret = { ...MAIL, subject: 'Quarterly emissions 4711', text: 'Dear supplier, your PIN is 99887766' };
+    h.sim.mode(SENDGRID_ROUTE, sendgridError(400, `Invalid content: ${secret.text} in "${secret.subject}"`));
+    const error = await h.client.send(secret).catch((e: unknown) => e);
+    expect(isEmailRequestError(error)).toBe(true);
+    const shown = inspect(error, { depth: null });
+    expect(shown).not.toContain('99887766');
+    expect(shown).not.toContain('Quarterly emissions 4711');
+    expect(shown).toContain('Invalid content: [redacted]');
   });
 
   it('a 401 is the deployment key: logged at error naming SendGrid, counted, and the mail queued', async () => {

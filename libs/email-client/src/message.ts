@@ -18,7 +18,12 @@ const attachment = z.strictObject({
   filename: z.string().min(1).max(255),
   content: z.union([
     z.instanceof(Buffer),
-    z.string().refine((s) => s.length % 4 === 0 && BASE64.test(s), { error: 'expected base64 text or a Buffer' }),
+    // Its content is the caller's document: described, never echoed.
+    z
+      .string({ error: 'expected base64 text or a Buffer, got <hidden>' })
+      .refine((s) => s.length % 4 === 0 && BASE64.test(s), {
+        error: 'expected base64 text or a Buffer, got text that is not base64 (not shown)',
+      }),
   ]),
   type: z.string().min(1).optional(),
   disposition: z.enum(['attachment', 'inline']).optional(),
@@ -32,7 +37,12 @@ const schema = z
     bcc: addresses.optional(),
     from: address,
     replyTo: address.optional(),
-    subject: z.string().min(1, { error: 'expected a non-empty subject' }).max(998),
+    subject: z
+      .string()
+      .min(1, { error: 'expected a non-empty subject' })
+      .max(998)
+      // A line break in a header would end it early at SendGrid or start another header.
+      .refine((s) => !/[\r\n]/.test(s), { error: 'expected a subject without line breaks' }),
     text: z.string().optional(),
     html: z.string().optional(),
     attachments: z.array(attachment).max(100).optional(),

@@ -40,6 +40,14 @@ describe('options', () => {
     registry.close();
   });
 
+  it('refuses a claim lease that does not outlast the send deadline (a claim expiring mid-send means a double send)', () => {
+    const { registry } = testRegistry({ config: 'email_service:\n  sendgrid:\n    call_timeout: 2\n' });
+    expect(() => resolveOptions({ registry, sendgrid: { apiKey: API_KEY }, queue: { leaseMs: 100 } })).toThrow(
+      "queue.leaseMs: expected more than the send's deadline (call_timeout, 2000 ms), got 100 ms",
+    );
+    registry.close();
+  });
+
   it('names every bad option and file value in one ConfigError, never echoing the key', () => {
     const { registry } = testRegistry({ config: 'email_service:\n  sendgrid:\n    max_attempts: 0\n' });
     let error: unknown;

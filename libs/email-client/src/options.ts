@@ -129,6 +129,16 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     drainIntervalMs: q.drainIntervalMs ?? (file.drainIntervalMs as number | undefined) ?? DEFAULTS.drainIntervalMs,
     concurrency: q.concurrency ?? DEFAULTS.concurrency,
   };
+  // A claim that can expire mid-send lets another drainer send the same mail: the lease must
+  // outlast the send's deadline (the circuit's call_timeout, as the breaker will resolve it).
+  const { callTimeoutMs } = o.registry.breakerConfig(CIRCUIT, o.breaker ?? {}, {
+    callTimeoutMs: DEFAULTS.callTimeoutMs,
+  });
+  if (callTimeoutMs !== undefined && queue.leaseMs <= callTimeoutMs) {
+    const path = q.leaseMs === undefined ? `${CIRCUIT}.claim_lease` : 'queue.leaseMs';
+    const message = `expected more than the send's deadline (call_timeout, ${callTimeoutMs} ms), got ${queue.leaseMs} ms`;
+    throw new ConfigError(`${CONTEXT}: ${path}: ${message}`, [{ path, message }]);
+  }
   return {
     registry: o.registry,
     logger: o.logger ?? o.registry.logger,

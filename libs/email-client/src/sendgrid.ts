@@ -49,7 +49,9 @@ export function createSendGridTransport(options: {
         return typeof id === 'string' ? id : undefined;
       } catch (error) {
         if (signal.aborted && error === signal.reason) throw error;
-        throw toEmailError(error, secrets);
+        // SendGrid's text may quote the mail: its subject and body are kept out like the key.
+        const { subject, text, html } = message.mail;
+        throw toEmailError(error, [...secrets, subject, ...(text ? [text] : []), ...(html ? [html] : [])]);
       }
     },
     close() {
