@@ -79,7 +79,7 @@ export class CircuitBreaker {
   }
 
   get state(): CircuitState {
-    if (this.#state === 'open') this.#halfOpenIfDue(this.#clock.now());
+    if (this.#state === 'open') this.#halfOpenIfDue(this.#clock.now(), false);
     return this.#state;
   }
 
@@ -281,7 +281,7 @@ export class CircuitBreaker {
 
   #admitTrial(): boolean {
     const state = this.#state;
-    if (state === 'open' && !this.#halfOpenIfDue(this.#clock.now())) return false;
+    if (state === 'open' && !this.#halfOpenIfDue(this.#clock.now(), true)) return false;
     if (this.#state !== 'half_open' || this.#trialsInFlight >= this.config.halfOpenMaxCalls) return false;
     this.#trialsInFlight++;
     return true;
@@ -295,9 +295,11 @@ export class CircuitBreaker {
     return { circuitName: this.name, state, retryAfterMs, lastError: this.#lastError };
   }
 
-  #halfOpenIfDue(now: number): boolean {
+  /** `forCall`: a call waits to be admitted; a mere read of `state` (a health check) never takes the cluster's probe. */
+  #halfOpenIfDue(now: number, forCall: boolean): boolean {
     if (now < this.#openUntil) return false;
     if (this.#sync !== undefined) {
+      if (!forCall) return false;
       // Another replica may hold the cluster's probe: stay open while it tries.
       let wait = 0;
       try {

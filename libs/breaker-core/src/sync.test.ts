@@ -3,7 +3,7 @@ import { CircuitBreaker } from './breaker.js';
 import { CircuitOpenError } from './errors.js';
 import { BreakerRegistry } from './registry.js';
 import type { StateSync } from './sync.js';
-import { ManualClock, silentLogger } from './testing.js';
+import { deferred, ManualClock, silentLogger } from './testing.js';
 import type { StateChange } from './types.js';
 
 /** A StateSync that records what the breaker asks and answers `delay` to probeDelay. */
@@ -28,6 +28,11 @@ function breakerWith(sync: StateSync, clock = new ManualClock(0)) {
   const changes: StateChange[] = [];
   breaker.onStateChange((change) => changes.push(change));
   return { breaker, clock, changes };
+}
+
+/** A trial call that stays in flight: the first call past the open period turns the circuit half-open. */
+function startTrial(breaker: CircuitBreaker): void {
+  void breaker.execute(() => deferred().promise).catch(() => {});
 }
 
 const fail = (breaker: CircuitBreaker) => breaker.execute(() => Promise.reject(new Error('down'))).catch(() => {});
@@ -55,8 +60,24 @@ describe('StateSync hooks', () => {
     await expect(breaker.execute(() => 1)).rejects.toBeInstanceOf(CircuitOpenError);
     expect(asked).toEqual([]);
     clock.advance(1);
-    expect(breaker.state).toBe('half_open');
+    await breaker.execute(() => 1); // the first call past the open period asks, and is the trial
     expect(asked).toEqual([1_000]);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('lets a read of the state (a health check) never take the probe: only a call asks', async () => {
+    const { sync, asked } = fakeSync();
+    const clock = new ManualClock(0);
+    const registry = new BreakerRegistry({ metrics: false, logger: silentLogger(), sync, clock });
+    const breaker = registry.breaker('svc', { failMax: 1, openDurationMs: 1_000 });
+    await fail(breaker);
+    clock.advance(1_000);
+    expect(breaker.state).toBe('open');
+    expect(registry.health().circuits.svc!.state).toBe('open');
+    expect(asked).toEqual([]);
+    startTrial(breaker);
+    expect(asked).toEqual([1_000]);
+    expect(breaker.state).toBe('half_open');
   });
 
   it('stays open while another replica probes, refusing with the wait as retryAfterMs', async () => {
@@ -91,6 +112,7 @@ describe('StateSync hooks', () => {
     await fail(breaker);
     await fail(breaker);
     clock.advance(1_000);
+    startTrial(breaker);
     expect(breaker.state).toBe('half_open');
   });
 
@@ -109,6 +131,7 @@ describe('StateSync hooks', () => {
     expect(changes).toHaveLength(1);
 
     clock.advance(2_000);
+    startTrial(breaker);
     expect(breaker.state).toBe('half_open');
     expect(breaker.adoptOpen(300)).toBe(true);
     expect(changes.at(-1)).toMatchObject({ from: 'half_open', to: 'open', reason: 'peer_open' });
@@ -143,6 +166,7 @@ describe('StateSync hooks', () => {
     expect(breaker.state).toBe('closed');
     await fail(breaker);
     clock.advance(1_000);
+    startTrial(breaker);
     expect(breaker.state).toBe('half_open');
     expect(breaker.adoptClose()).toBe(true);
     expect(breaker.state).toBe('closed');

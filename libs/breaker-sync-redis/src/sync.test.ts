@@ -181,16 +181,35 @@ describe.skipIf(!shared.available)('RedisStateSync', () => {
     expect(await admin.exists([`${prefix}{svc}:open`, `${prefix}{svc}:probe`, `${prefix}{svc}:trips`])).toBe(0);
   });
 
+  it('close() gives back a probe lease held here, and another replica probes at once', async () => {
+    const { make, clock } = cluster();
+    const [a, b] = [await make('a'), await make('b')];
+    await trip(a);
+    await waitFor(() => b.breaker.state === 'open', 'b open');
+    clock.advance(OPEN_MS);
+    for (const r of [a, b]) await r.breaker.tryExecute(() => 'never');
+    const probe = (r: Replica) => r.sync.status().circuits.svc!.probe;
+    await waitFor(() => [a, b].every((r) => ['held', 'other'].includes(probe(r))), 'every lease answer');
+    const [holder, other] = probe(a) === 'held' ? [a, b] : [b, a];
+    await holder.sync.close(); // a graceful shutdown, as in a rolling deploy
+    await waitFor(() => probe(other) === 'none', 'the lease given back');
+    clock.advance(1);
+    await other.breaker.tryExecute(() => 'never'); // asks for the lease
+    await waitFor(() => probe(other) === 'held', 'the lease taken here');
+    clock.advance(LEASE_PENDING_MS);
+    expect(await other.breaker.tryExecute(async () => 'probe')).toEqual({ ok: true, value: 'probe' });
+  });
+
   it('a failed probe reopens every replica for the new period and frees the lease for the next one', async () => {
     const { make, clock, prefix } = cluster();
     const [a, b] = [await make('a'), await make('b')];
     await trip(a);
     await waitFor(() => b.breaker.state === 'open', 'b open');
     clock.advance(OPEN_MS);
-    expect(a.breaker.state).toBe('open'); // asking for the lease
+    expect((await a.breaker.tryExecute(() => 'never')).ok).toBe(false); // a call asks for the lease
     await waitFor(() => a.sync.status().circuits.svc!.probe === 'held', 'a holds the lease');
     expect(await admin.get(`${prefix}{svc}:probe`)).toBe('a');
-    expect(b.breaker.state).toBe('open');
+    expect((await b.breaker.tryExecute(() => 'never')).ok).toBe(false);
     await waitFor(() => b.sync.status().circuits.svc!.probe === 'other', 'b sees the lease taken');
     clock.advance(LEASE_PENDING_MS);
     await a.breaker.execute(down()).catch(() => {});
@@ -230,7 +249,8 @@ describe.skipIf(!shared.available)('RedisStateSync', () => {
       await proxy.mode('cut');
       await waitFor(() => !a.sync.connected, 'a sees Redis gone again');
       clock.advance(OPEN_MS);
-      expect(a.breaker.state).toBe('half_open'); // no lease to ask for: probes alone
+      void a.breaker.execute(() => deferred().promise).catch(() => {}); // a call: no lease to ask for
+      expect(a.breaker.state).toBe('half_open'); // probes alone
     });
 
     it('a replica that starts while a circuit is recorded open adopts it', async () => {

@@ -48,7 +48,7 @@ interface Circuit {
 interface Message {
   /** circuit */
   c: string;
-  /** 'open' | 'close' */
+  /** 'open' | 'close' | 'free' (a probe lease given back) */
   t: string;
   /** the replica that sent it */
   by: string;
@@ -210,6 +210,10 @@ export class RedisStateSync implements StateSync {
   /** Stops following the breakers and closes both Redis connections. The breakers go on alone. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    // A probe lease held here is given back first, so a peer can probe at once: otherwise a
+    // rolling deploy would stall recovery for probeLeaseMs (bounded by the command deadline).
+    const held = [...this.#circuits.values()].filter((circuit) => circuit.lease === 'held');
+    await Promise.allSettled(held.map((circuit) => this.#freeLease(circuit)));
     this.#closed = true;
     for (const circuit of this.#circuits.values()) circuit.unsubscribe();
     this.#metrics.close();
@@ -272,6 +276,18 @@ export class RedisStateSync implements StateSync {
     this.#logger.info(
       { circuit: breaker.name, trips: Math.abs(count), quorum: reopening ? 1 : circuit.quorum, openForMs: ms },
       count > 0 ? 'circuit opening shared with the other replicas' : 'trip counted, below the quorum: kept local',
+    );
+  }
+
+  /** Gives back the probe lease held here and tells the others, who may then ask for it at once. */
+  async #freeLease(circuit: Circuit): Promise<void> {
+    const { keys, breaker } = circuit;
+    const message: Message = { c: breaker.name, t: 'free', by: this.replicaId };
+    await this.#run('free', circuit, (client) =>
+      client.eval(
+        `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) redis.call('PUBLISH', ARGV[2], ARGV[3]) end return 1`,
+        { keys: [keys.probe], arguments: [this.replicaId, this.#channel, JSON.stringify(message)] },
+      ),
     );
   }
 
@@ -340,6 +356,10 @@ export class RedisStateSync implements StateSync {
           'circuit opened by another replica',
         );
       }
+    } else if (message.t === 'free' && circuit.lease === 'other') {
+      // The prober left (a graceful shutdown): the next call here asks for the lease again.
+      circuit.lease = 'none';
+      circuit.breaker.adoptOpen(1);
     } else if (message.t === 'close') {
       circuit.lease = 'none';
       if (circuit.breaker.adoptClose()) {

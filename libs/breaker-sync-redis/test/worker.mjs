@@ -46,9 +46,10 @@ async function setup(o) {
 
 async function loop(o) {
   while (running) {
-    const trial = breaker.state === 'half_open';
     try {
       await breaker.tryExecute(async (signal) => {
+        // Read once admitted: the first call past an open period is what turns it half-open.
+        const trial = breaker.state === 'half_open';
         const response = await fetch(o.url, {
           signal,
           headers: { 'x-worker': id, 'x-trial': trial ? '1' : '0', 'x-sent-at': String(Date.now()) },
