@@ -92,8 +92,9 @@ class OAuth2Credentials implements Credentials {
       throw new ErpUpstreamError(target, undefined, detachCause(error, this.secrets()), where);
     }
     if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
-      // invalid_client / invalid_grant / unauthorized_client: the deployment's credentials, whatever the 4xx.
-      throw new ErpUpstreamError(target, response.status === 403 ? 403 : 401, undefined, where);
+      // invalid_client / invalid_grant / unauthorized_client: the deployment's credentials, whatever
+      // the 4xx; the status is kept as sent, so on-call reads what the endpoint said.
+      throw new ErpUpstreamError(target, response.status, undefined, where, true);
     }
     if (response.status !== 200) throw new ErpUpstreamError(target, response.status, undefined, where);
     let body: { access_token?: unknown; expires_in?: unknown };

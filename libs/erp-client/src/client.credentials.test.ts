@@ -80,6 +80,15 @@ describe('credentials refused (HTTP 401, 403)', () => {
     expect(leaks(shown)).toEqual([]);
   });
 
+  it('a token endpoint refusing with 400 (invalid_grant) is credentials refused, reported with the status it sent', async () => {
+    const log = capturingLogger();
+    h = await harness({}, { logger: log.logger });
+    h.oracleTokens.mode({ status: 400, body: { error: 'invalid_grant', error_description: 'grant revoked' } });
+    const error = await drive(h, h.client.fetchSuppliers('oracle')).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('the OAuth2 token endpoint: credentials refused by oracle (HTTP 400)');
+    expect(log.lines.filter((l) => l.level === 50)[0]).toMatchObject({ system: 'oracle', status: 400 });
+  });
+
   it.each([401, 403])(
     'HTTP %i from SAP counts against the circuit and opens it, logged at error each time',
     async (status) => {

@@ -59,22 +59,24 @@ export class ErpUpstreamError extends ErpError {
     cause?: unknown,
     /** Where it failed when not on the system itself (`the OAuth2 token endpoint`). */
     readonly where?: string,
+    /** The credentials were refused whatever the status (an OAuth2 token endpoint answers 400 `invalid_grant`). */
+    private readonly refusedCredentials = false,
   ) {
     super(
-      `${target.system} failed on ${what(target)}: ${where ? `${where}: ` : ''}${describe(target.system, status, cause)}`,
+      `${target.system} failed on ${what(target)}: ${where ? `${where}: ` : ''}${describe(target.system, status, cause, refusedCredentials)}`,
       cause === undefined ? undefined : { cause },
     );
   }
 
   /** HTTP 401 or 403: the deployment's credentials are wrong, expired for good or revoked. */
   get credentialsRefused(): boolean {
-    return this.status === 401 || this.status === 403;
+    return this.refusedCredentials || this.status === 401 || this.status === 403;
   }
 }
 
-function describe(system: string, status: number | undefined, cause: unknown): string {
+function describe(system: string, status: number | undefined, cause: unknown, refused: boolean): string {
   if (status === undefined) return errorMessage(cause);
-  if (status === 401 || status === 403)
+  if (refused || status === 401 || status === 403)
     return `credentials refused by ${system} (HTTP ${status}): check the ERP credentials`;
   return `HTTP ${status}`;
 }
