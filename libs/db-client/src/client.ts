@@ -7,6 +7,7 @@ import {
   runWithDeadline,
 } from '@gl-vcci/breaker-core';
 import {
+  closingController,
   durationMs,
   failover,
   loggedError,
@@ -65,7 +66,7 @@ class PostgresClient implements DbClient {
   #probing: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   /** Aborted by close() with DbClosedError: calls in flight end with it, counted against no circuit. */
-  readonly #closed = new AbortController();
+  readonly #closed = closingController();
 
   constructor(o: ResolvedOptions) {
     this.#log = o.logger.child({ client: 'db', circuit: CIRCUIT_NAME });

@@ -7,7 +7,7 @@ import {
   isFallbackExhaustedError,
   type Logger,
 } from '@gl-vcci/breaker-core';
-import { failover, loggedError } from '@gl-vcci/breaker-core/client';
+import { closingController, failover, loggedError } from '@gl-vcci/breaker-core/client';
 import { classifyEmailError } from './classify.js';
 import {
   EmailClosedError,
@@ -57,7 +57,7 @@ class EmailService implements EmailClient {
   readonly #metrics: EmailMetrics;
   readonly #logger: Logger;
   readonly #clock: Clock;
-  readonly #closing = new AbortController();
+  readonly #closing = closingController();
   /** Sends of one id in flight in this process share one outcome. */
   readonly #inflight = new Map<string, Promise<SendResult>>();
   readonly #unsubscribe: () => void;

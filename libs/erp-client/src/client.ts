@@ -1,5 +1,5 @@
 import { type Clock, errorMessage, isFallbackExhaustedError, type Logger, TimeoutError } from '@gl-vcci/breaker-core';
-import { failover, LocalStore, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
+import { closingController, failover, LocalStore, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
 import { ListCache, type Reasons } from './cache.js';
 import { classifyErpError } from './classify.js';
 import {
@@ -53,7 +53,7 @@ class Erp implements ErpClient {
   /** Identical fetches in flight share one walk of the list. */
   readonly #flights = new SingleFlight<ErpResult<ErpRecord>>();
   /** Aborted by `close()`: running fetches stop with ErpClosedError. */
-  readonly #closing = new AbortController();
+  readonly #closing = closingController();
 
   constructor(o: ResolvedOptions) {
     this.#clock = o.registry.clock;

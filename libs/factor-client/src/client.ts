@@ -7,6 +7,7 @@ import {
   type Outcome,
 } from '@gl-vcci/breaker-core';
 import {
+  closingController,
   type FailoverResult,
   failover,
   LocalStore,
@@ -72,7 +73,7 @@ class FactorBroker implements FactorClient {
   /** Concurrent identical lookups share one upstream call. */
   readonly #flights = new SingleFlight<LiveOutcome>();
   /** Aborted by `close()`: running requests stop with FactorClosedError. */
-  readonly #closing = new AbortController();
+  readonly #closing = closingController();
 
   constructor(o: ResolvedOptions) {
     this.#clock = o.registry.clock;

@@ -1,4 +1,4 @@
-import { LocalStore, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
+import { closingController, LocalStore, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
 import { Attempts, type Provider } from './attempts.js';
 import { cacheKeyOf, fromCache, isWhole, ResponseCache } from './cache.js';
 import { classifyLlmError, toProviderError } from './classify.js';
@@ -51,7 +51,7 @@ class Client implements LlmClient {
   readonly #models: string;
   readonly #flight = new SingleFlight<LlmResult>();
   /** Aborted by close(): every call's signal follows it, so nothing outlives the client. */
-  readonly #closing = new AbortController();
+  readonly #closing = closingController();
 
   constructor(
     o: ResolvedOptions,

@@ -5,6 +5,7 @@ import { CircuitOpenError, type ConfigError, FallbackExhaustedError, isCircuitOp
 import { deferred, ManualClock, track } from '../testing.js';
 import { parseOrThrow } from '../validation.js';
 import { raceAbort } from './abort.js';
+import { closingController } from './closing.js';
 import { detachCause } from './errors.js';
 import { failover } from './failover.js';
 import { headersSchema, secretSchema, urlSchema } from './options.js';
@@ -30,6 +31,22 @@ describe('raceAbort', () => {
     for (let i = 0; i < 1000; i++) await raceAbort(Promise.resolve(i), controller.signal);
     expect(inspect(controller.signal)).not.toMatch(/abort.*listener/i);
     await expect(raceAbort(Promise.resolve(7), controller.signal)).resolves.toBe(7);
+  });
+});
+
+describe('closingController', () => {
+  it('lets every call in flight listen to the close signal without a listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const closing = closingController();
+      for (let i = 0; i < 50; i++) closing.signal.addEventListener('abort', () => {});
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
 });
 

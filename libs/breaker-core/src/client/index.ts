@@ -20,6 +20,7 @@ export {
   toIssues,
 } from '../validation.js';
 export { raceAbort } from './abort.js';
+export { closingController } from './closing.js';
 export { type ZeroedCounterOptions, zeroedCounter } from './counter.js';
 export { detachCause, redactSecrets } from './errors.js';
 export { type FailoverOptions, type FailoverResult, failover, type Upstream } from './failover.js';
