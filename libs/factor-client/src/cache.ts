@@ -1,5 +1,5 @@
 import type { Clock, Logger } from '@gl-vcci/breaker-core';
-import { type KeyValueStore, loggedError, raceAbort } from '@gl-vcci/breaker-core/client';
+import { getWithin, type KeyValueStore, loggedError } from '@gl-vcci/breaker-core/client';
 import type { CachedFactor, FactorQuery, FactorResult, FactorResultSource } from './types.js';
 
 /** How long a cache read may take before it counts as a miss: a cache is never worth an outage of its own. */
@@ -83,18 +83,11 @@ export class AnswerCache {
 
   /** The entry, or undefined on a miss, an error or no answer within STORE_READ_TIMEOUT_MS (registry clock). */
   async read(key: string): Promise<CachedFactor | undefined> {
-    const deadline = new AbortController();
-    const timer = this.clock.setTimeout(
-      () => deadline.abort(new Error(`no answer within ${STORE_READ_TIMEOUT_MS} ms`)),
-      STORE_READ_TIMEOUT_MS,
-    );
     try {
-      return await raceAbort(this.store.get(key, { signal: deadline.signal }), deadline.signal);
+      return await getWithin(this.store, key, { clock: this.clock, timeoutMs: STORE_READ_TIMEOUT_MS });
     } catch (error) {
       this.logger.warn({ error: loggedError(error) }, 'factor cache read failed: treated as a miss');
       return undefined;
-    } finally {
-      this.clock.clearTimeout(timer);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Clock, Logger } from '@gl-vcci/breaker-core';
-import { type KeyValueStore, loggedError, raceAbort } from '@gl-vcci/breaker-core/client';
+import { getWithin, type KeyValueStore, loggedError } from '@gl-vcci/breaker-core/client';
 import type { NormalizedRequest } from './providers/provider.js';
 import type { CachedCompletion, LlmResult } from './types.js';
 
@@ -60,24 +60,12 @@ export class ResponseCache {
   }
 
   async read(key: string, signal: AbortSignal | undefined): Promise<CachedCompletion | undefined> {
-    const deadline = new AbortController();
-    const timer = this.#clock.setTimeout(
-      () => deadline.abort(new Error(`no answer within ${this.#readTimeoutMs} ms`)),
-      this.#readTimeoutMs,
-    );
-    const bounded = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
     try {
-      // Called inside a promise, so a store that throws synchronously is a miss too.
-      const read = new Promise<CachedCompletion | undefined>((resolve) =>
-        resolve(this.#store.get(key, { signal: bounded })),
-      );
-      return await raceAbort(read, bounded);
+      return await getWithin(this.#store, key, { clock: this.#clock, timeoutMs: this.#readTimeoutMs, signal });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       this.#logger.warn({ error: loggedError(error) }, 'response cache read failed: a miss');
       return undefined;
-    } finally {
-      this.#clock.clearTimeout(timer);
     }
   }
 

@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CircuitOpenError, type ConfigError, FallbackExhaustedError, isCircuitOpenError } from '../errors.js';
-import { deferred, ManualClock, track } from '../testing.js';
+import { deferred, flushPromises, ManualClock, track } from '../testing.js';
 import { parseOrThrow } from '../validation.js';
 import { raceAbort } from './abort.js';
 import { closingController } from './closing.js';
@@ -10,7 +10,7 @@ import { detachCause } from './errors.js';
 import { failover } from './failover.js';
 import { headersSchema, secretSchema, urlSchema } from './options.js';
 import { SingleFlight } from './single-flight.js';
-import { LocalStore } from './store.js';
+import { getWithin, LocalStore } from './store.js';
 
 describe('raceAbort', () => {
   it('rejects with the signal’s reason as soon as it aborts, and runs onAbort once', async () => {
@@ -108,6 +108,40 @@ describe('LocalStore', () => {
     clock.advance(101);
     expect(store.peek('a')).toBeUndefined();
     expect(store.size).toBe(0);
+  });
+});
+
+describe('getWithin', () => {
+  const hanging = { get: () => new Promise<undefined>(() => {}), set: async () => {} };
+
+  it('gives up on a store that does not answer within the time, on the given clock', async () => {
+    const clock = new ManualClock(0);
+    const read = track(getWithin(hanging, 'k', { clock, timeoutMs: 250 }));
+    clock.advance(249);
+    await flushPromises();
+    expect(read.status).toBe('pending');
+    clock.advance(1);
+    await flushPromises();
+    expect((read.error as Error).message).toBe('no answer within 250 ms');
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('stops at the caller’s abort with its reason, and turns a synchronous throw into a rejection', async () => {
+    const clock = new ManualClock(0);
+    const controller = new AbortController();
+    const read = getWithin(hanging, 'k', { clock, timeoutMs: 1_000, signal: controller.signal });
+    controller.abort(new Error('caller left'));
+    await expect(read).rejects.toThrow('caller left');
+    const throwing = {
+      get: () => {
+        throw new Error('store bug');
+      },
+      set: async () => {},
+    };
+    await expect(getWithin(throwing, 'k', { clock, timeoutMs: 1_000 })).rejects.toThrow('store bug');
+    const store = new LocalStore<number>({ maxEntries: 1, clock });
+    store.put('k', 7, 1_000);
+    await expect(getWithin(store, 'k', { clock, timeoutMs: 1_000 })).resolves.toBe(7);
   });
 });
 

@@ -42,4 +42,4 @@ export {
 export { type ResolvedSettings, type SettingField, type SettingFields, setting } from './settings.js';
 export { SingleFlight } from './single-flight.js';
 export type { CallOutcome, ClientStatus } from './status.js';
-export { type KeyValueStore, LocalStore, type LocalStoreOptions } from './store.js';
+export { getWithin, type KeyValueStore, LocalStore, type LocalStoreOptions } from './store.js';

@@ -1,5 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
+import { formatMs } from '../format.js';
+import { raceAbort } from './abort.js';
 
 /**
  * The cache a client accepts (factor, llm, erp): any async key-value store with per-entry TTLs,
@@ -94,5 +96,27 @@ export class LocalStore<V extends {}> implements KeyValueStore<V> {
   /** The sum of the entries' sizes (0 without `maxBytes`). */
   get bytes(): number {
     return this.#lru.calculatedSize;
+  }
+}
+
+/**
+ * `store.get(key)` within `timeoutMs` on the registry's clock, and within the caller's `signal`:
+ * a cache is never worth waiting for. Rejects with the store's own error (also a synchronous
+ * throw), a timeout error, or the caller's abort reason; the client treats all but the last as a miss.
+ */
+export async function getWithin<V>(
+  store: KeyValueStore<V>,
+  key: string,
+  options: { clock: Clock; timeoutMs: number; signal?: AbortSignal | undefined },
+): Promise<V | undefined> {
+  const { clock, timeoutMs, signal } = options;
+  const deadline = new AbortController();
+  const timer = clock.setTimeout(() => deadline.abort(new Error(`no answer within ${formatMs(timeoutMs)}`)), timeoutMs);
+  const bounded = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+  try {
+    const read = new Promise<V | undefined>((resolve) => resolve(store.get(key, { signal: bounded })));
+    return await raceAbort(read, bounded);
+  } finally {
+    clock.clearTimeout(timer);
   }
 }
