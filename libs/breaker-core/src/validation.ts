@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Clock } from './clock.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, isConfigError } from './errors.js';
 
 // Zod schemas whose every failure reads "expected <what>", so messages name the expectation in
 // the same words whether they come from TypeScript options or from the YAML file.
@@ -68,6 +68,22 @@ export function parseOrThrow<S extends z.ZodType>(
   if (parsed.success) return parsed.data;
   const issues = toIssues(parsed.error, input);
   throw toError(`${context}: ${formatIssues(issues)}`, issues);
+}
+
+/**
+ * `fn()`, or undefined with the issues of the ConfigError it threw added to `issues` (paths
+ * prefixed), so a client reports the registry's and breaker-core's problems with its own in one
+ * error. Any other error is thrown on.
+ */
+export function collectIssues<T>(issues: Issue[], fn: () => T, prefix = ''): T | undefined {
+  try {
+    return fn();
+  } catch (error) {
+    if (!isConfigError(error)) throw error;
+    const found = error.issues.length > 0 ? error.issues : [{ path: '', message: error.message }];
+    issues.push(...found.map((i) => ({ path: `${prefix}${i.path}`, message: i.message })));
+    return undefined;
+  }
 }
 
 function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {

@@ -1,8 +1,9 @@
-import { type BreakerRegistry, ConfigError, type Issue, isConfigError, type Logger } from '@gl-vcci/breaker-core';
+import { type BreakerRegistry, ConfigError, type Issue, type Logger } from '@gl-vcci/breaker-core';
 import {
   anObject,
   baseOptions,
   breakerOverridesSchema,
+  collectIssues,
   durationMs,
   formatIssues,
   nonEmptyString,
@@ -107,15 +108,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const parsed = optionsSchema.safeParse(input);
   const issues: Issue[] = parsed.success ? [] : toIssues(parsed.error, input);
   const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
-  let file: Partial<Record<keyof typeof SETTINGS, unknown>> = {};
-  if (registrySchema.safeParse(raw.registry).success) {
-    try {
-      file = (raw.registry as BreakerRegistry).settings(CIRCUIT, SETTINGS);
-    } catch (error) {
-      if (!isConfigError(error)) throw error;
-      issues.push(...(error.issues.length > 0 ? error.issues : [{ path: CIRCUIT, message: error.message }]));
-    }
-  }
+  // Asked even when the options are bad: the file's errors belong in the same report.
+  const registry = registrySchema.safeParse(raw.registry).success ? (raw.registry as BreakerRegistry) : undefined;
+  const file: Partial<Record<keyof typeof SETTINGS, unknown>> =
+    (registry && collectIssues(issues, () => registry.settings(CIRCUIT, SETTINGS))) ?? {};
   if (!parsed.success || issues.length > 0) throw new ConfigError(`${CONTEXT}: ${formatIssues(issues)}`, issues);
   const o = parsed.data;
   const q = o.queue ?? {};

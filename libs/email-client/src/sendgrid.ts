@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { parseRetryAfter } from '@gl-vcci/breaker-core';
-import { detachCause, MAX_TIMER_MS, raceAbort, redactSecrets } from '@gl-vcci/breaker-core/client';
+import { detachCause, httpStatusClass, MAX_TIMER_MS, raceAbort, redactSecrets } from '@gl-vcci/breaker-core/client';
 import { Client } from '@sendgrid/client';
 import { MailService } from '@sendgrid/mail';
 import { EmailRequestError, EmailUpstreamError } from './errors.js';
@@ -108,7 +108,8 @@ export function toEmailError(error: unknown, secrets: readonly string[], now = D
       cause,
     );
   }
-  if (status === 429 || status === 408 || status >= 500) {
+  const kind = httpStatusClass(status);
+  if (kind === 'failure' || kind === 'rate_limited') {
     const retryAfterMs = retryAfter(error.response?.headers ?? {}, now);
     const hint = retryAfterMs === undefined ? '' : `, retry after ${retryAfterMs} ms`;
     return new EmailUpstreamError(status, retryAfterMs, `HTTP ${status}${detail ? ` ${detail}` : ''}${hint}`, cause);

@@ -1,8 +1,9 @@
-import { type BreakerRegistry, ConfigError, type Issue, isConfigError, type Logger } from '@gl-vcci/breaker-core';
+import { type BreakerRegistry, ConfigError, type Issue, type Logger } from '@gl-vcci/breaker-core';
 import {
   anObject,
   baseOptions,
   breakerOverridesSchema,
+  collectIssues,
   durationMs,
   formatIssues,
   type KeyValueStore,
@@ -194,10 +195,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     const system = given[name];
     if (typeof system !== 'object' || system === null) continue;
     const circuitName = `erp_connectors.${name}`;
-    const file = registry ? collect(issues, () => registry.settings(circuitName, SETTINGS)) : undefined;
+    const file = registry ? collectIssues(issues, () => registry.settings(circuitName, SETTINGS)) : undefined;
     const resolved = settle(name, record(system), file ?? {}, issues);
     if (registry && resolved.breaker !== undefined) {
-      collect(
+      collectIssues(
         issues,
         () => registry.breakerConfig(circuitName, resolved.breaker, { callTimeoutMs: DEFAULTS.callTimeoutMs }),
         `systems.${name}.breaker.`,
@@ -272,18 +273,6 @@ function settle(
     fetchDeadlineMs: Math.round(file.fetchDeadlineMs ?? DEFAULTS.fetchDeadlineMs),
     breaker: (system.breaker ?? {}) as ErpBreakerOptions,
   };
-}
-
-/** `fn()`, or undefined with its ConfigError's issues added to `issues` (paths prefixed). */
-function collect<T>(issues: Issue[], fn: () => T, prefix = ''): T | undefined {
-  try {
-    return fn();
-  } catch (error) {
-    if (!isConfigError(error)) throw error;
-    const found = error.issues.length > 0 ? error.issues : [{ path: '', message: error.message }];
-    issues.push(...found.map((i) => ({ path: `${prefix}${i.path}`, message: i.message })));
-    return undefined;
-  }
 }
 
 function record(value: unknown): Record<string, unknown> {

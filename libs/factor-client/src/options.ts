@@ -1,8 +1,9 @@
-import { type BreakerRegistry, ConfigError, type Issue, isConfigError, type Logger } from '@gl-vcci/breaker-core';
+import { type BreakerRegistry, ConfigError, type Issue, type Logger } from '@gl-vcci/breaker-core';
 import {
   anObject,
   baseOptions,
   breakerOverridesSchema,
+  collectIssues,
   durationMs,
   formatIssues,
   headersSchema,
@@ -130,7 +131,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   for (const name of configured) {
     const source = record(given[name]);
     // Asked even when the options are bad: the file's errors belong in the same report.
-    const file = registry ? collect(issues, () => registry.settings(`factor_broker.${name}`, SETTINGS)) : undefined;
+    const file = registry
+      ? collectIssues(issues, () => registry.settings(`factor_broker.${name}`, SETTINGS))
+      : undefined;
     const resolved = settle(name, source, file ?? {}, configured, issues, notes);
     if (registry && source.breaker !== undefined) checkBreaker(registry, resolved, issues);
     sources.push(resolved);
@@ -225,23 +228,11 @@ export const BREAKER_DEFAULTS = { classify: classifyFactorError, callTimeoutMs: 
  * is reported with the rest instead of after some circuits already exist.
  */
 function checkBreaker(registry: BreakerRegistry, source: ResolvedSource, issues: Issue[]): void {
-  collect(
+  collectIssues(
     issues,
     () => registry.breakerConfig(source.circuitName, source.breaker, BREAKER_DEFAULTS),
     `sources.${source.name}.breaker.`,
   );
-}
-
-/** `fn()`, or undefined with its ConfigError's issues added to `issues` (paths prefixed). */
-function collect<T>(issues: Issue[], fn: () => T, prefix = ''): T | undefined {
-  try {
-    return fn();
-  } catch (error) {
-    if (!isConfigError(error)) throw error;
-    const found = error.issues.length > 0 ? error.issues : [{ path: '', message: error.message }];
-    issues.push(...found.map((i) => ({ path: `${prefix}${i.path}`, message: i.message })));
-    return undefined;
-  }
 }
 
 function record(value: unknown): Record<string, unknown> {

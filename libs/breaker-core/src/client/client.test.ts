@@ -1,13 +1,14 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CircuitOpenError, type ConfigError, FallbackExhaustedError, isCircuitOpenError } from '../errors.js';
+import { CircuitOpenError, ConfigError, FallbackExhaustedError, isCircuitOpenError } from '../errors.js';
 import { deferred, flushPromises, ManualClock, track } from '../testing.js';
-import { parseOrThrow } from '../validation.js';
+import { collectIssues, type Issue, parseOrThrow } from '../validation.js';
 import { raceAbort } from './abort.js';
 import { closingController } from './closing.js';
 import { detachCause } from './errors.js';
 import { failover } from './failover.js';
+import { httpStatusClass } from './http-status.js';
 import { headersSchema, secretSchema, urlSchema } from './options.js';
 import { SingleFlight } from './single-flight.js';
 import { getWithin, LocalStore } from './store.js';
@@ -108,6 +109,47 @@ describe('LocalStore', () => {
     clock.advance(101);
     expect(store.peek('a')).toBeUndefined();
     expect(store.size).toBe(0);
+  });
+});
+
+describe('httpStatusClass', () => {
+  it('sorts statuses by the one rule every HTTP client follows', () => {
+    const of = (status: number, retryAfter?: boolean) => httpStatusClass(status, retryAfter);
+    expect([of(200), of(204), of(429), of(503, true), of(503), of(500), of(408)]).toEqual([
+      'ok',
+      'ok',
+      'rate_limited',
+      'rate_limited',
+      'failure',
+      'failure',
+      'failure',
+    ]);
+    expect([of(401), of(403), of(400), of(404), of(422), of(302), of(101)]).toEqual([
+      'failure',
+      'failure',
+      'request',
+      'request',
+      'request',
+      'unexpected',
+      'unexpected',
+    ]);
+  });
+});
+
+describe('collectIssues', () => {
+  it('adds a ConfigError’s issues under a prefix and throws anything else on', () => {
+    const issues: Issue[] = [];
+    const bad = () => {
+      throw new ConfigError('x', [{ path: 'failMax', message: 'expected a positive integer, got -1' }]);
+    };
+    expect(collectIssues(issues, bad, 'sources.epa.breaker.')).toBeUndefined();
+    expect(collectIssues(issues, () => 7)).toBe(7);
+    expect(issues).toEqual([{ path: 'sources.epa.breaker.failMax', message: 'expected a positive integer, got -1' }]);
+    expect(() =>
+      collectIssues(issues, () => {
+        throw new TypeError('bug');
+      }),
+    ).toThrow('bug');
   });
 });
 

@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { type Clock, parseRetryAfter } from '@gl-vcci/breaker-core';
-import { detachCause, redactSecrets } from '@gl-vcci/breaker-core/client';
+import { detachCause, httpStatusClass, redactSecrets } from '@gl-vcci/breaker-core/client';
 import axios, { type AxiosResponse } from 'axios';
 import { type Credentials, credentials } from '../auth.js';
 import {
@@ -99,14 +99,15 @@ export function createPageFetcher(o: PageFetcherOptions): PageFetcher {
     }
     const { status } = response;
     const retryAfter = response.headers['retry-after'];
-    if (status === 429 || (status === 503 && retryAfter !== undefined)) {
-      throw new ErpRateLimitedError(target, status, parseRetryAfter(retryAfter, Date.now(), o.maxRetryAfterMs));
+    // 401/403 are failures: the deployment's credentials, not the caller's request (logged at error).
+    switch (httpStatusClass(status, retryAfter !== undefined)) {
+      case 'rate_limited':
+        throw new ErpRateLimitedError(target, status, parseRetryAfter(retryAfter, Date.now(), o.maxRetryAfterMs));
+      case 'failure':
+        throw new ErpUpstreamError(target, status);
+      case 'request':
+        throw new ErpRequestError(target, status, detailOf(response.data, creds.secrets()));
     }
-    // 401/403: the deployment's credentials, not the caller's request (the client logs it at error).
-    if (status >= 500 || status === 408 || status === 401 || status === 403) {
-      throw new ErpUpstreamError(target, status);
-    }
-    if (status >= 400) throw new ErpRequestError(target, status, detailOf(response.data, creds.secrets()));
     if (status !== 200) throw new ErpMalformedError(target, `expected HTTP 200, got ${status}`);
     let body: unknown;
     try {

@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { parseRetryAfter } from '@gl-vcci/breaker-core';
-import { detachCause, redactSecrets } from '@gl-vcci/breaker-core/client';
+import { detachCause, httpStatusClass, redactSecrets } from '@gl-vcci/breaker-core/client';
 import axios, { type AxiosResponse } from 'axios';
 import {
   FactorMalformedError,
@@ -67,15 +67,16 @@ export function createSourceFetcher(o: SourceFetcherOptions): SourceFetcher {
     }
     const { status } = response;
     const retryAfter = response.headers['retry-after'];
-    if (status === 429 || (status === 503 && retryAfter !== undefined)) {
-      throw new FactorRateLimitedError(target, status, parseRetryAfter(retryAfter, Date.now(), o.maxRetryAfterMs));
+    // 401/403 are failures: the deployment's credentials, not the caller's question (logged at error).
+    switch (httpStatusClass(status, retryAfter !== undefined)) {
+      case 'rate_limited':
+        throw new FactorRateLimitedError(target, status, parseRetryAfter(retryAfter, Date.now(), o.maxRetryAfterMs));
+      case 'failure':
+        throw new FactorUpstreamError(target, status);
+      case 'request':
+        if (status === 404) throw new FactorNotFoundError(target, detailOf(response.data, secrets));
+        throw new FactorRequestError(target, status, detailOf(response.data, secrets));
     }
-    // 401/403: the deployment's credentials, not the caller's question (the client logs it at error).
-    if (status >= 500 || status === 408 || status === 401 || status === 403) {
-      throw new FactorUpstreamError(target, status);
-    }
-    if (status === 404) throw new FactorNotFoundError(target, detailOf(response.data, secrets));
-    if (status >= 400) throw new FactorRequestError(target, status, detailOf(response.data, secrets));
     if (status !== 200) throw new FactorMalformedError(target, `expected HTTP 200, got ${status}`);
     let body: unknown;
     try {
