@@ -206,9 +206,14 @@ describe.skipIf(!shared.available)('four replicas against a dead upstream', () =
     expect(Object.values(synced.openedBy).filter((r) => r === 'peer_open')).toHaveLength(REPLICAS - 1);
 
     // Alone, each replica probes in each open period; synced, exactly one does, and nothing else reaches the upstream.
-    expect(alone.periods!.length).toBeGreaterThanOrEqual(PERIODS);
-    // (the last group may be cut short by the end of the measured time: the replicas opened 150 ms apart)
-    expect(alone.periods!.slice(0, PERIODS).map((p) => p.probers.length)).toEqual(Array(PERIODS).fill(REPLICAS));
+    // Counted per replica, not per group: under load the replicas' own periods drift apart, so
+    // one period's trials can fall into two groups of the time-based grouping.
+    const probesAlone = new Map<string, number>();
+    for (const period of alone.periods!) {
+      for (const worker of period.probers) probesAlone.set(worker, (probesAlone.get(worker) ?? 0) + 1);
+    }
+    expect(probesAlone.size).toBe(REPLICAS);
+    for (const count of probesAlone.values()) expect(count).toBeGreaterThanOrEqual(PERIODS);
     expect(synced.periods!.length).toBeGreaterThanOrEqual(PERIODS);
     for (const period of synced.periods!) expect(period).toMatchObject({ trials: 1, probers: [expect.any(String)] });
     expect(synced.periods![0]!.other).toBe(0);
