@@ -73,6 +73,29 @@ describe('TimeoutPolicy.execute', () => {
     expect(seen?.reason).toBe(error);
   });
 
+  it('makes no signal for a function declared without parameters: it is cut off at the deadline, not told', async () => {
+    const clock = new ManualClock();
+    const policy = new TimeoutPolicy({ timeoutMs: 50, clock });
+    const seen: unknown[] = [];
+    // A length-0 function that still reads its argument shows what it was given.
+    const parameterless = function (this: unknown) {
+      // biome-ignore lint/complexity/noArguments: the only way a length-0 function can see its argument
+      seen.push(arguments[0]);
+      return new Promise<never>(() => {});
+    };
+    const first = track(policy.execute(parameterless));
+    const second = track(policy.execute(parameterless));
+    clock.advance(50);
+    await flushPromises();
+    expect(first.error).toBeInstanceOf(TimeoutError);
+    expect(second.error).toBeInstanceOf(TimeoutError);
+    expect(seen[0]).toBe(seen[1]); // one shared signal, not one per call
+    expect((seen[0] as AbortSignal).aborted).toBe(false);
+    const caller = new AbortController();
+    void policy.execute(parameterless, { signal: caller.signal }).catch(() => {});
+    expect(seen[2]).toBe(caller.signal);
+  });
+
   it('passes the call’s own rejection through unchanged and clears its timer', async () => {
     const clock = new ManualClock();
     const policy = new TimeoutPolicy({ timeoutMs: 50, clock });

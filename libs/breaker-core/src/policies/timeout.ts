@@ -50,14 +50,18 @@ export interface DeadlineOptions {
 /**
  * Runs `fn` with a signal that aborts at the deadline (with a TimeoutError) or when the caller's
  * signal aborts (with its reason), and settles at that moment even if `fn` ignores its signal.
+ * A `fn` declared without parameters gets the caller's signal (or one that never aborts): no
+ * signal of its own is made for a function that cannot listen to it.
  * No timer or listener outlives the call. The one implementation of a deadline: TimeoutPolicy and
  * the circuit breaker both use it.
  */
 export function runWithDeadline<T>(fn: (signal: AbortSignal) => Promise<T> | T, options: DeadlineOptions): Promise<T> {
   const { timeoutMs, signal: caller, clock } = options;
   if (caller?.aborted) return Promise.reject(caller.reason);
-  // Our own controller only when there is a deadline: a signal costs ~2.3 µs to create.
-  const controller = timeoutMs === undefined ? undefined : new AbortController();
+  // Our own controller only when there is a deadline and fn can listen to it: a signal costs
+  // ~2.3 µs to create (a sixth of a local PostgreSQL query through db-client). A function that
+  // takes no parameter is still cut off at the deadline, it just is not told.
+  const controller = timeoutMs === undefined || fn.length === 0 ? undefined : new AbortController();
   let result: Promise<T> | T;
   try {
     result = fn(controller?.signal ?? caller ?? idleSignal(fn));
@@ -84,7 +88,7 @@ export function runWithDeadline<T>(fn: (signal: AbortSignal) => Promise<T> | T, 
         caller?.removeEventListener('abort', onAbort);
         const error = new TimeoutError(options.circuitName, timeoutMs);
         options.onTimeout?.(error);
-        controller!.abort(error);
+        controller?.abort(error);
         reject(error);
       }, timeoutMs);
     }
