@@ -287,12 +287,18 @@ describe.skipIf(!shared.available)('createDbClient on the shared PostgreSQL', ()
         ])
         .then((r) => r.rows[0]!.n as number);
     await waitFor(async () => (await running()) === 1, 'the statement to run');
+    const { rows } = await admin.query(
+      "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
+      [appName],
+    );
     clock.advance(70_000);
     expect(await pending).toBeInstanceOf(TimeoutError);
     await waitFor(async () => (await running()) === 0, 'the server to cancel the statement', 1_000);
     expect(
       await sample('greenlang_circuit_breaker_calls_total{circuit_name="database.postgres",status="timeout"}'),
     ).toBe(1);
+    // The abandoned connection is not handed to the next caller.
+    expect((await db.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid).not.toBe(rows[0]!.pid);
   });
 
   it('an abort while waiting for a pooled connection gives nothing back late to anyone', async () => {

@@ -177,7 +177,7 @@ class PostgresClient implements DbClient {
   async #runOnce<R extends QueryResultRow>(
     lease: Lease,
     spec: QuerySpec,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     sent = { statement: false },
   ): Promise<QueryResult<R>> {
     const { timeoutMs } = spec.options;
@@ -254,7 +254,7 @@ class PostgresClient implements DbClient {
           name: CIRCUIT_NAME,
           run: async () => {
             await this.#probeIfHalfOpen(signal);
-            return this.#primary.withLease(signal, (held, s) => this.#begin(held, s, transactional), true);
+            return this.#primary.session(signal, (held, s) => this.#begin(held, s, transactional));
           },
         },
       ],

@@ -25,11 +25,11 @@ export type HeldErrorHandler = (error: Error) => void;
 export async function acquire(
   pool: Pool,
   slot: ReleaseSlot,
-  signal: AbortSignal,
+  signal: AbortSignal | undefined,
   onHeldError: HeldErrorHandler,
   cancels: Set<Socket>,
 ): Promise<Lease> {
-  if (signal.aborted) {
+  if (signal?.aborted) {
     slot();
     throw signal.reason;
   }
@@ -73,6 +73,9 @@ export class Lease {
     this.#onHeldError(error);
   };
   #broken: unknown;
+  #abandoned: unknown;
+  /** Statements sent and not yet settled. */
+  #running = 0;
   #failed = false;
   #released = false;
 
@@ -108,17 +111,27 @@ export class Lease {
    * to cancel the statement, and spoils the connection (its reply would arrive out of turn).
    */
   run<R extends QueryResultRow>(statement: Statement, signal?: AbortSignal): Promise<QueryResult<R>> {
+    // Abandoned at the call's deadline: no further statement of that call may start.
+    if (this.#abandoned !== undefined) return Promise.reject(this.#abandoned);
     // Text and values as arguments when that is all there is: given a config object, pg copies it
     // property by property (cloneQueryConfig, ~2 µs here), which a plain string never costs.
     const pending = (
       statement.query_timeout === undefined && Object.keys(statement).length <= 2
         ? this.#client.query<R>(statement.text, statement.values)
         : this.#client.query<R>(statement as QueryConfig<unknown[]>)
-    ).catch((error: unknown) => {
-      const safe = fromPg(error);
-      if (classifyPgError(safe) === 'failure') this.#broken ??= safe;
-      throw safe;
-    });
+    ).then(
+      (result) => {
+        this.#running--;
+        return result;
+      },
+      (error: unknown) => {
+        this.#running--;
+        const safe = fromPg(error);
+        if (classifyPgError(safe) === 'failure') this.#broken ??= safe;
+        throw safe;
+      },
+    );
+    this.#running++;
     return raceAbort(pending, signal, () => {
       pending.catch(() => {});
       this.#broken ??= signal?.reason ?? new Error('aborted');
@@ -126,6 +139,17 @@ export class Lease {
       // open a socket of its own that could outlive close() while the server hangs.
       if (!isDbClosedError(signal?.reason)) cancelStatement(this.#client, this.cancels);
     });
+  }
+
+  /**
+   * The call holding this lease has passed its deadline: the statement running now is cancelled,
+   * none may start after it, and the connection is destroyed on release.
+   */
+  abandon(reason: unknown): void {
+    if (this.#released || this.#abandoned !== undefined) return;
+    this.#abandoned = reason;
+    this.#broken ??= reason;
+    if (this.#running > 0) cancelStatement(this.#client, this.cancels);
   }
 
   /** Back to the pool, or destroyed when it is broken or was left inside a transaction. Idempotent. */

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { CircuitBreaker, Clock, Logger } from '@gl-vcci/breaker-core';
+import { type CircuitBreaker, type Clock, isTimeoutError, type Logger } from '@gl-vcci/breaker-core';
 import { loggedError } from '@gl-vcci/breaker-core/client';
 import { Pool } from 'pg';
 import { isCredentialsRefused } from './classify.js';
@@ -86,19 +86,66 @@ export class DbServer {
   }
 
   /**
-   * A connection for `work`, through the circuit. The slot is waited for outside the circuit (a
-   * full pool is our saturation, not the database's failure, and the deadline is for the server);
-   * while the circuit refuses calls, straight to it, so it rejects without waiting. `keep`: the
-   * lease outlives `work` (a session), its holder releases it.
+   * A connection for `work`, through the circuit, released when `work` settles. The slot is waited
+   * for outside the circuit (a full pool is our saturation, not the database's failure, and the
+   * deadline is for the server); while the circuit refuses calls, straight to it, so it rejects
+   * without waiting.
    */
   async withLease<T>(
     signal: AbortSignal | undefined,
+    work: (lease: Lease, s: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    const { breaker } = this;
+    if (breaker.state === 'open' || breaker.state === 'forced_open') return this.#withSignal(signal, work, false);
+    const slot = await this.#slots.take(signal);
+    let started = false;
+    let lease: Lease | undefined;
+    let expired: unknown;
+    try {
+      // Declared without parameters, so the circuit makes no signal for the call (~2.3 µs, a sixth
+      // of a local query): the caller's signal stops the work, and the deadline, which pg's own
+      // timers (connect, query_timeout) are set to beat, is acted on below when it does pass.
+      return await breaker.execute(
+        async () => {
+          started = true; // the slot is acquire's from here, then the lease's
+          const held = await this.#connect(slot, signal);
+          if (expired !== undefined) {
+            held.release(); // connected after the deadline: nobody is waiting for it
+            throw expired;
+          }
+          lease = held;
+          try {
+            return await work(held, signal);
+          } finally {
+            held.release();
+          }
+        },
+        signal === undefined ? undefined : { signal },
+      );
+    } catch (error) {
+      if (!started) slot(); // the circuit refused the call
+      if (isTimeoutError(error)) {
+        expired = error;
+        lease?.abandon(error);
+      }
+      throw error;
+    }
+  }
+
+  /** A connection for a session: `work` begins it, and the lease outlives it (its holder releases it). */
+  session<T>(signal: AbortSignal | undefined, work: (lease: Lease, s: AbortSignal) => Promise<T>): Promise<T> {
+    return this.#withSignal(signal, work, true);
+  }
+
+  /** withLease with a signal of the circuit's own, which a lease that outlives the call must have. */
+  async #withSignal<T>(
+    signal: AbortSignal | undefined,
     work: (lease: Lease, s: AbortSignal) => Promise<T>,
-    keep = false,
+    keep: boolean,
   ): Promise<T> {
     let started = false;
     const call = async (slot: () => void, s: AbortSignal) => {
-      started = true; // the slot is acquire's from here, then the lease's
+      started = true;
       const lease = await this.#connect(slot, s);
       if (keep) return work(lease, s);
       try {
@@ -136,7 +183,7 @@ export class DbServer {
     this.#log.warn({ pool: this.role, error: loggedError(error) }, 'held database connection failed');
   };
 
-  async #connect(slot: () => void, signal: AbortSignal): Promise<Lease> {
+  async #connect(slot: () => void, signal: AbortSignal | undefined): Promise<Lease> {
     try {
       return await acquire(this.pool, slot, signal, this.#onHeldError, this.#cancels);
     } catch (error) {
