@@ -294,20 +294,20 @@ class DurationHistogram {
   ) {}
 
   async get() {
-    const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
+    const values: MetricValue[] = [];
     for (const { breaker, stats } of this.circuits.values()) {
       for (const status of TIMED_STATUSES) {
         const i = statusIndex(status);
         const labels = { circuit_name: breaker.name, status };
-        let cumulative = 0;
-        this.bounds.forEach((le, b) => {
-          cumulative += stats.bucket(i, b);
-          values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${this.name}_bucket` });
-        });
-        const count = stats.calls(i);
-        values.push({ labels: { ...labels, le: '+Inf' }, value: count, metricName: `${this.name}_bucket` });
-        values.push({ labels, value: stats.sum(i), metricName: `${this.name}_sum` });
-        values.push({ labels, value: count, metricName: `${this.name}_count` });
+        histogramValues(
+          values,
+          this.name,
+          labels,
+          this.bounds,
+          (b) => stats.bucket(i, b),
+          stats.sum(i),
+          stats.calls(i),
+        );
       }
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
@@ -315,4 +315,36 @@ class DurationHistogram {
 
   /** Counts live in CircuitStats; resetting the registry does not rewind them. */
   reset(): void {}
+}
+
+export interface MetricValue {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName: string;
+}
+
+/**
+ * Appends one histogram series in the shape prom-client's registry formats (`_bucket` per bound
+ * and `+Inf`, cumulative, then `_sum` and `_count`); `bucket(b)` is the count of bucket `b` alone.
+ * `leFirst`: `le` before the other labels, as prom-client's own Histogram writes it.
+ */
+export function histogramValues(
+  values: MetricValue[],
+  name: string,
+  labels: Record<string, string>,
+  bounds: readonly number[],
+  bucket: (b: number) => number,
+  sum: number,
+  count: number,
+  leFirst = false,
+): void {
+  const bucketLabels = (le: number | string) => (leFirst ? { le, ...labels } : { ...labels, le });
+  let cumulative = 0;
+  bounds.forEach((le, b) => {
+    cumulative += bucket(b);
+    values.push({ labels: bucketLabels(le), value: cumulative, metricName: `${name}_bucket` });
+  });
+  values.push({ labels: bucketLabels('+Inf'), value: count, metricName: `${name}_bucket` });
+  values.push({ labels, value: sum, metricName: `${name}_sum` });
+  values.push({ labels, value: count, metricName: `${name}_count` });
 }

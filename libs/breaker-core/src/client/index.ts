@@ -25,6 +25,7 @@ export { closingController } from './closing.js';
 export { type ZeroedCounterOptions, zeroedCounter } from './counter.js';
 export { detachCause, redactSecrets } from './errors.js';
 export { type FailoverOptions, type FailoverResult, failover, type Upstream } from './failover.js';
+export { ScrapedHistogram, type ScrapedHistogramOptions, scrapedHistogram } from './histogram.js';
 export { type HttpStatusClass, httpStatusClass } from './http-status.js';
 export { type LoggedError, loggedError } from './log.js';
 export {
