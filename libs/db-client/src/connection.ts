@@ -19,8 +19,10 @@ export type HeldErrorHandler = (error: Error) => void;
 
 /**
  * Takes a connection from the pool for the holder of `slot` (given back with the connection). If
- * `signal` aborts first, rejects at once with its reason, and the connection, should it come
- * later, goes straight back to the pool. pg's errors come out through `fromPg`.
+ * `signal` aborted meanwhile, the connection goes straight back to the pool and this rejects with
+ * its reason. It does not race the signal: the circuit has already given the caller its answer at
+ * the abort, and pg's connectionTimeoutMillis bounds the wait (a listener per call is ~1 µs).
+ * pg's errors come out through `fromPg`.
  */
 export async function acquire(
   pool: Pool,
@@ -33,25 +35,17 @@ export async function acquire(
     slot();
     throw signal.reason;
   }
-  const connecting = pool.connect();
-  let abandoned = false;
   let client: PoolClient;
   try {
-    client = await raceAbort(connecting, signal, () => {
-      abandoned = true;
-      // The slot is free once the connection it was for is back in the pool (or never came).
-      connecting.then(
-        (late) => {
-          late.release();
-          slot();
-        },
-        () => slot(),
-      );
-    });
+    client = await pool.connect();
   } catch (error) {
-    if (abandoned) throw error;
     slot();
     throw fromPg(error);
+  }
+  if (signal?.aborted) {
+    client.release();
+    slot();
+    throw signal.reason;
   }
   return new Lease(client, slot, onHeldError, cancels);
 }

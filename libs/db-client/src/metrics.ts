@@ -1,6 +1,6 @@
-import { DEFAULT_DURATION_BUCKETS, ensureMetric, isCircuitOpenError, isTimeoutError } from '@gl-vcci/breaker-core';
-import { zeroedCounter } from '@gl-vcci/breaker-core/client';
-import { type Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { ensureMetric, isCircuitOpenError, isTimeoutError } from '@gl-vcci/breaker-core';
+import { type ScrapedHistogram, scrapedHistogram, zeroedCounter } from '@gl-vcci/breaker-core/client';
+import { type Counter, Gauge, type Registry } from 'prom-client';
 import { classifyPgError } from './classify.js';
 import { isDbPoolFullError, isDbUnavailableError } from './errors.js';
 
@@ -44,7 +44,7 @@ type PoolGauge = Gauge<'pool' | 'state'> & { [POOLS]: Set<ClientPools> };
  */
 export class DbMetrics {
   readonly #gauge: PoolGauge | undefined;
-  readonly #duration: Histogram<'name' | 'outcome'> | undefined;
+  readonly #duration: ScrapedHistogram<'name' | 'outcome'> | undefined;
   readonly #errors: Counter<'state'> | undefined;
   readonly #pools: ClientPools;
 
@@ -82,18 +82,11 @@ export class DbMetrics {
       return Object.assign(gauge, { [POOLS]: pools });
     });
     this.#gauge[POOLS].add(pools);
-    this.#duration = ensureMetric(
-      registry,
-      QUERY_DURATION_METRIC,
-      (registers) =>
-        new Histogram({
-          name: QUERY_DURATION_METRIC,
-          help: 'Duration of database queries by caller-given name and outcome, in seconds',
-          labelNames: ['name', 'outcome'],
-          buckets: DEFAULT_DURATION_BUCKETS,
-          registers,
-        }),
-    );
+    this.#duration = scrapedHistogram(registry, {
+      name: QUERY_DURATION_METRIC,
+      help: 'Duration of database queries by caller-given name and outcome, in seconds',
+      labelNames: ['name', 'outcome'],
+    });
     this.#errors = zeroedCounter(registry, {
       name: CONNECTION_ERRORS_METRIC,
       help: 'Connections that failed under the pool: idle in the pool, or held by a caller (transaction, withClient)',
