@@ -32,23 +32,28 @@ export async function failover<T>(
   upstreams: ReadonlyArray<Upstream<T>>,
   options: FailoverOptions<T> = {},
 ): Promise<FailoverResult<T>> {
-  let upstream: string | undefined;
-  const asked = (u: Upstream<T>, source: ValueSource): FallbackStep<T> => ({
-    source,
-    upstream: u.name,
-    run: async (signal) => {
-      const value = await u.run(signal);
-      if (value !== undefined) upstream = u.name;
-      return value;
-    },
-  });
+  // Which failover answered (a `live` answer is the primary's): recorded by its step.
+  let failedOverTo: string | undefined;
   // Built in place, without rest or spread copies: this runs on every call of every client.
   const steps: Array<FallbackStep<T>> = [];
-  if (upstreams.length > 0) steps.push(asked(upstreams[0]!, 'live'));
+  const primary = upstreams[0];
+  if (primary) steps.push({ source: 'live', upstream: primary.name, run: (signal) => primary.run(signal) });
   if (options.between) for (const step of options.between) steps.push(step);
-  for (let i = 1; i < upstreams.length; i++) steps.push(asked(upstreams[i]!, 'failover'));
+  for (let i = 1; i < upstreams.length; i++) {
+    const u = upstreams[i]!;
+    steps.push({
+      source: 'failover',
+      upstream: u.name,
+      run: async (signal) => {
+        const value = await u.run(signal);
+        if (value !== undefined) failedOverTo = u.name;
+        return value;
+      },
+    });
+  }
   if (options.last) for (const step of options.last) steps.push(step);
   // fallbackChain reads only its own options (signal, stopOn, onStep).
   const { value, source } = await fallbackChain<T>(steps, options);
-  return { value, source, upstream: source === 'live' || source === 'failover' ? upstream : undefined };
+  const upstream = source === 'live' ? primary?.name : source === 'failover' ? failedOverTo : undefined;
+  return { value, source, upstream };
 }
