@@ -23,8 +23,13 @@ export class ScrapedHistogram<L extends string> {
   readonly help: string;
   readonly labelNames: readonly L[];
   readonly bounds: readonly number[];
-  /** Per label set: one count per bucket (not cumulative, the last is +Inf), then the sum. */
-  readonly #series = new Map<string, { labels: Record<L, string>; counts: Float64Array }>();
+  /** Every label set seen, in order: one count per bucket (not cumulative, the last is +Inf), then the sum. */
+  readonly #series: Array<{ labels: Record<L, string>; counts: Float64Array }> = [];
+  /**
+   * The counts of a label set, found by one Map per label (value → next level): no key string is
+   * built per call, and label values (usually the same string constants) keep their hash.
+   */
+  #index = new Map<string, unknown>();
 
   constructor(options: ScrapedHistogramOptions<L>) {
     this.name = options.name;
@@ -35,14 +40,24 @@ export class ScrapedHistogram<L extends string> {
 
   observe(labels: Record<L, string>, value: number): void {
     const names = this.labelNames;
-    let key = '';
-    for (let i = 0; i < names.length; i++) key += `${labels[names[i]!]}\u0000`;
-    let series = this.#series.get(key);
-    if (series === undefined) {
-      series = { labels: this.#checked(labels), counts: new Float64Array(this.bounds.length + 2) };
-      this.#series.set(key, series);
+    const last = names.length - 1;
+    let level = this.#index;
+    for (let i = 0; i < last; i++) {
+      const label = labels[names[i]!];
+      let next = level.get(label) as Map<string, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(label, next);
+      }
+      level = next;
     }
-    const { counts } = series;
+    const leaf = last < 0 ? '' : labels[names[last]!];
+    let counts = level.get(leaf) as Float64Array | undefined;
+    if (counts === undefined) {
+      counts = new Float64Array(this.bounds.length + 2);
+      this.#series.push({ labels: this.#checked(labels), counts });
+      level.set(leaf, counts);
+    }
     const bounds = this.bounds;
     let b = 0;
     while (b < bounds.length && value > bounds[b]!) b++;
@@ -53,7 +68,7 @@ export class ScrapedHistogram<L extends string> {
   async get() {
     const values: MetricValue[] = [];
     const last = this.bounds.length;
-    for (const { labels, counts } of this.#series.values()) {
+    for (const { labels, counts } of this.#series) {
       let count = 0;
       for (let b = 0; b <= last; b++) count += counts[b]!;
       histogramValues(values, this.name, labels, this.bounds, (b) => counts[b]!, counts[last + 1]!, count, true);
@@ -63,7 +78,8 @@ export class ScrapedHistogram<L extends string> {
 
   /** As prom-client's: every series goes (registry.resetMetrics()). */
   reset(): void {
-    this.#series.clear();
+    this.#series.length = 0;
+    this.#index = new Map();
   }
 
   #checked(labels: Record<L, string>): Record<L, string> {
