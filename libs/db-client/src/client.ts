@@ -195,9 +195,15 @@ class PostgresClient implements DbClient {
     }
   }
 
-  async #onPrimary<R extends QueryResultRow>(spec: QuerySpec, signal: AbortSignal, sent: { statement: boolean }) {
-    await this.#probeIfHalfOpen(signal);
-    return this.#primary.withLease(signal, (lease, s) => this.#runOnce<R>(lease, spec, s, sent));
+  #onPrimary<R extends QueryResultRow>(
+    spec: QuerySpec,
+    signal: AbortSignal,
+    sent: { statement: boolean },
+  ): Promise<QueryResult<R>> {
+    const run = () => this.#primary.withLease(signal, (lease, s) => this.#runOnce<R>(lease, spec, s, sent));
+    // No async wrapper when there is no probe to wait for: fewer promises on every query.
+    if (this.#probeSql === undefined || this.#primary.breaker.state !== 'half_open') return run();
+    return this.#probeIfHalfOpen(signal).then(run);
   }
 
   /**

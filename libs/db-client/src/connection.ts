@@ -14,8 +14,15 @@ export interface Statement extends QueryConfig<unknown[]> {
 /** How long a release waits for the ReadyForQuery of a statement that failed (it follows at once). */
 const READY_WAIT_MS = 1_000;
 
-/** Told when a held connection fails under its holder (the process would crash without a listener). */
-export type HeldErrorHandler = (error: Error) => void;
+/** What a server gives each of its leases. */
+export interface LeaseHooks {
+  /** Told when a held connection fails under its holder (the process would crash without a listener). */
+  onHeldError: (error: Error) => void;
+  /** Told when no connection could be made (pg's error, through `fromPg`). */
+  onConnectError: (error: unknown) => void;
+  /** Cancel requests still open, destroyed by the server's close(): none may outlive it. */
+  cancels: Set<Socket>;
+}
 
 /**
  * Takes a connection from the pool for the holder of `slot` (given back with the connection). If
@@ -28,8 +35,7 @@ export async function acquire(
   pool: Pool,
   slot: ReleaseSlot,
   signal: AbortSignal | undefined,
-  onHeldError: HeldErrorHandler,
-  cancels: Set<Socket>,
+  hooks: LeaseHooks,
 ): Promise<Lease> {
   if (signal?.aborted) {
     slot();
@@ -40,14 +46,16 @@ export async function acquire(
     client = await pool.connect();
   } catch (error) {
     slot();
-    throw fromPg(error);
+    const safe = fromPg(error);
+    hooks.onConnectError(safe);
+    throw safe;
   }
   if (signal?.aborted) {
     client.release();
     slot();
     throw signal.reason;
   }
-  return new Lease(client, slot, onHeldError, cancels);
+  return new Lease(client, slot, hooks);
 }
 
 /**
@@ -58,13 +66,13 @@ export async function acquire(
 export class Lease {
   readonly #client: PoolClient;
   readonly #slot: ReleaseSlot;
-  readonly #onHeldError: HeldErrorHandler;
+  readonly #hooks: LeaseHooks;
   readonly #onError = (error: Error) => {
     this.#broken ??= fromPg(error);
     // pg emits twice for one death (the server's FATAL message, then the socket's end): report it once.
     if (this.#failed) return;
     this.#failed = true;
-    this.#onHeldError(error);
+    this.#hooks.onHeldError(error);
   };
   #broken: unknown;
   #abandoned: unknown;
@@ -73,16 +81,10 @@ export class Lease {
   #failed = false;
   #released = false;
 
-  constructor(
-    client: PoolClient,
-    slot: ReleaseSlot,
-    onHeldError: HeldErrorHandler,
-    /** Cancel requests still open, destroyed by the server's close(): none may outlive it. */
-    private readonly cancels: Set<Socket>,
-  ) {
+  constructor(client: PoolClient, slot: ReleaseSlot, hooks: LeaseHooks) {
     this.#client = client;
     this.#slot = slot;
-    this.#onHeldError = onHeldError;
+    this.#hooks = hooks;
     client.on('error', this.#onError);
   }
 
@@ -131,7 +133,7 @@ export class Lease {
       this.#broken ??= signal?.reason ?? new Error('aborted');
       // Not when the client is closing: close() ends this connection itself, and a cancel would
       // open a socket of its own that could outlive close() while the server hangs.
-      if (!isDbClosedError(signal?.reason)) cancelStatement(this.#client, this.cancels);
+      if (!isDbClosedError(signal?.reason)) cancelStatement(this.#client, this.#hooks.cancels);
     });
   }
 
@@ -143,7 +145,7 @@ export class Lease {
     if (this.#released || this.#abandoned !== undefined) return;
     this.#abandoned = reason;
     this.#broken ??= reason;
-    if (this.#running > 0) cancelStatement(this.#client, this.cancels);
+    if (this.#running > 0) cancelStatement(this.#client, this.#hooks.cancels);
   }
 
   /** Back to the pool, or destroyed when it is broken or was left inside a transaction. Idempotent. */

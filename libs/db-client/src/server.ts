@@ -4,7 +4,7 @@ import { loggedError } from '@gl-vcci/breaker-core/client';
 import { Pool } from 'pg';
 import { isCredentialsRefused } from './classify.js';
 import { whenClosed } from './close.js';
-import { acquire, type Lease } from './connection.js';
+import { acquire, type Lease, type LeaseHooks } from './connection.js';
 import type { ConnectionState, PoolCounts } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import { RecoveryCheck } from './recovery.js';
@@ -108,7 +108,7 @@ export class DbServer {
       return await breaker.execute(
         async () => {
           started = true; // the slot is acquire's from here, then the lease's
-          const held = await this.#connect(slot, signal);
+          const held = await acquire(this.pool, slot, signal, this.#hooks);
           if (expired !== undefined) {
             held.release(); // connected after the deadline: nobody is waiting for it
             throw expired;
@@ -146,7 +146,7 @@ export class DbServer {
     let started = false;
     const call = async (slot: () => void, s: AbortSignal) => {
       started = true;
-      const lease = await this.#connect(slot, s);
+      const lease = await acquire(this.pool, slot, s, this.#hooks);
       if (keep) return work(lease, s);
       try {
         return await work(lease, s);
@@ -178,31 +178,27 @@ export class DbServer {
   /** PostgreSQL cancel requests under way (each on a socket of its own). */
   readonly #cancels = new Set<Socket>();
 
-  readonly #onHeldError = (error: Error) => {
-    this.#onConnectionError('held');
-    this.#log.warn({ pool: this.role, error: loggedError(error) }, 'held database connection failed');
+  readonly #hooks: LeaseHooks = {
+    cancels: this.#cancels,
+    onHeldError: (error) => {
+      this.#onConnectionError('held');
+      this.#log.warn({ pool: this.role, error: loggedError(error) }, 'held database connection failed');
+    },
+    onConnectError: (error) => {
+      if (!isCredentialsRefused(error)) return;
+      // The deployment's problem, not the caller's: say so where on-call looks.
+      this.#log.error(
+        { pool: this.role, error: loggedError(error) },
+        `credentials refused by ${this.circuit} (SQLSTATE ${(error as { code: string }).code}): check the user and password`,
+      );
+    },
   };
-
-  async #connect(slot: () => void, signal: AbortSignal | undefined): Promise<Lease> {
-    try {
-      return await acquire(this.pool, slot, signal, this.#onHeldError, this.#cancels);
-    } catch (error) {
-      if (isCredentialsRefused(error)) {
-        // The deployment's problem, not the caller's: say so where on-call looks.
-        this.#log.error(
-          { pool: this.role, error: loggedError(error) },
-          `credentials refused by ${this.circuit} (SQLSTATE ${(error as { code: string }).code}): check the user and password`,
-        );
-      }
-      throw error;
-    }
-  }
 
   /** One connection and the SQL, outside the circuit (which is open); false when no slot is free. */
   async #recoveryCheck(sql: string, signal: AbortSignal): Promise<boolean> {
     const slot = this.#slots.tryTake();
     if (!slot) return false;
-    const lease = await this.#connect(slot, signal);
+    const lease = await acquire(this.pool, slot, signal, this.#hooks);
     try {
       await lease.run({ text: sql }, signal);
       return true;
