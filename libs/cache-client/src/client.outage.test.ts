@@ -177,6 +177,31 @@ describe('when Redis hangs (SIGSTOP)', () => {
     server!.resume();
   });
 
+  it('a write still unwritten at its deadline (behind a jammed socket) is dropped: Redis never runs it late', async () => {
+    const client = await connectedCache(NO_SOCKET_TIMEOUT);
+    const raw = await rawRedis(server!.url);
+    const setCalls = async () => Number(/cmdstat_set:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+    try {
+      await raw.set('outage:after', '"there"');
+      const before = await setCalls();
+      await server!.pause();
+      // 32 MiB cannot fit the socket's buffers while Redis reads nothing: node-redis holds the next command back.
+      const big = client.set('big', 'x'.repeat(32 * 1024 * 1024), 60_000);
+      const late = client.set('late', 'stale', 60_000);
+      await t.clock.advanceAsync(CALL_TIMEOUT_MS);
+      expect(await big).toBe('local');
+      expect(await late).toBe('local');
+      server!.resume();
+      await t.clock.advanceAsync(OPEN_DURATION_MS); // the two timeouts opened the circuit
+      // Answered after everything written before it on that connection has run.
+      await waitFor(async () => (await client.get('after'))?.tier === 'redis', 'Redis to answer the client again');
+      expect(await setCalls()).toBe(before + 1); // the big SET, which was on the wire; never the late one
+    } finally {
+      server!.resume();
+      await raw.quit();
+    }
+  });
+
   it('the socket timeout drops the hung connection, and it is replaced once Redis answers again', async () => {
     const client = await connectedCache({ connection: { socketTimeoutMs: 300, pingIntervalMs: 100 } });
     await server!.pause();

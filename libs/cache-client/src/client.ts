@@ -1,5 +1,4 @@
-import { setMaxListeners } from 'node:events';
-import type { CircuitBreaker, Logger } from '@gl-vcci/breaker-core';
+import { type CircuitBreaker, isTimeoutError, type Logger } from '@gl-vcci/breaker-core';
 import { LocalStore, loggedError, raceAbort, SingleFlight } from '@gl-vcci/breaker-core/client';
 import { classifyRedisError, isCallerError, isCredentialsRefusal, isWriteRefusal, replyPrefix } from './classify.js';
 import { decode, encode } from './codec.js';
@@ -286,15 +285,15 @@ class RedisCache implements CacheClient {
   #redis<R>(command: (client: RedisClient) => Promise<R>, signal?: AbortSignal): Promise<R> {
     // A call still running when close() came (its loader, say) must not count against the circuit.
     if (this.#closed) return Promise.reject(new CacheClosedError());
-    // The signal also drops a command node-redis has not written yet when the deadline passes.
-    return this.#breaker.execute(
-      (deadline) => {
-        // node-redis adds an abort listener per command: a pipelined mget of many keys is not a leak.
-        setMaxListeners(0, deadline);
-        return this.#connection.run((client) => command(client.withAbortSignal(deadline)));
-      },
-      signal === undefined ? undefined : { signal },
-    );
+    // Declared without parameters, so the circuit makes no signal per call: at a deadline the
+    // connection drops every command still unwritten instead (a socket jammed that long holds
+    // all of them), so none reaches Redis late.
+    return this.#breaker
+      .execute(() => this.#connection.run(command), signal === undefined ? undefined : { signal })
+      .catch((error: unknown) => {
+        if (isTimeoutError(error)) this.#connection.dropUnwritten(error);
+        throw error;
+      });
   }
 
   /** Redis answered: the refusals logged once may be logged again, and local-only writes can be reconciled. */

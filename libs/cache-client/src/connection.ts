@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '@gl-vcci/breaker-core';
 import { loggedError } from '@gl-vcci/breaker-core/client';
 import { createClient, DisconnectsClientError } from 'redis';
@@ -41,6 +42,9 @@ export class RedisConnection {
   #down = false;
   /** Until the first connection attempt ends, commands wait for it instead of failing as offline. */
   #boot: Promise<void> | undefined;
+  #unwritten = new AbortController();
+  /** `#client` bound to `#unwritten`'s signal, made on first use. */
+  #commandClient: RedisClient | undefined;
   #endBoot: (() => void) | undefined;
 
   constructor(options: RedisConnectionOptions) {
@@ -67,9 +71,35 @@ export class RedisConnection {
    * calls at start-up does not trip the circuit before Redis had a chance to answer.
    */
   run<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
-    if (this.#boot === undefined) return command(this.#client);
+    if (this.#boot === undefined) return command(this.#commands());
     // Closed while waiting: fail the way node-redis fails a command destroy() cut short.
-    return this.#boot.then(() => (this.#closed ? Promise.reject(new DisconnectsClientError()) : command(this.#client)));
+    return this.#boot.then(() =>
+      this.#closed ? Promise.reject(new DisconnectsClientError()) : command(this.#commands()),
+    );
+  }
+
+  /**
+   * A call's deadline passed: every command not yet written to the socket (a jammed socket holds
+   * them) is dropped now, rejected with `reason`, so none is written late, after its caller was
+   * told it failed. Commands already written cannot be taken back.
+   */
+  dropUnwritten(reason: unknown): void {
+    this.#unwritten.abort(reason);
+    this.#unwritten = new AbortController();
+    this.#commandClient = undefined;
+  }
+
+  /**
+   * The client, bound to the signal that drops unwritten commands. One signal for all commands
+   * rather than one per call: a signal and node-redis' proxy for it cost ~3 µs, a tenth of a GET.
+   */
+  #commands(): RedisClient {
+    if (this.#commandClient !== undefined) return this.#commandClient;
+    const signal = this.#unwritten.signal;
+    // node-redis adds an abort listener per command waiting to be written: many is not a leak.
+    setMaxListeners(0, signal);
+    this.#commandClient = this.#client.withAbortSignal(signal);
+    return this.#commandClient;
   }
 
   /** Stops reconnecting and destroys the client: pending commands reject with DisconnectsClientError. */
@@ -140,6 +170,7 @@ export class RedisConnection {
       // DisconnectsClientError, which the breaker ignores. Now it only clears the PING timer.
       client.destroy();
       this.#client = this.#open();
+      this.#commandClient = undefined;
     }, delay);
     // A cache never keeps the process alive by itself.
     this.#timer.unref();
