@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CircuitOpenError, ConfigError, FallbackExhaustedError, isCircuitOpenError } from '../errors.js';
+import { CircuitOpenError, ConfigError, FallbackExhaustedError, isCircuitOpenError, TimeoutError } from '../errors.js';
 import { deferred, flushPromises, ManualClock, track } from '../testing.js';
 import { collectIssues, type Issue, parseOrThrow } from '../validation.js';
 import { raceAbort } from './abort.js';
@@ -164,7 +164,8 @@ describe('getWithin', () => {
     expect(read.status).toBe('pending');
     clock.advance(1);
     await flushPromises();
-    expect((read.error as Error).message).toBe('no answer within 250 ms');
+    expect(read.error).toBeInstanceOf(TimeoutError);
+    expect(read.error).toMatchObject({ timeoutMs: 250, message: 'Call timed out after 250 ms' });
     expect(clock.pendingTimers).toBe(0);
   });
 
@@ -194,6 +195,22 @@ describe('failover', () => {
       { name: 'openai', run: () => 'b' },
     ]);
     expect(result).toEqual({ value: 'a', source: 'live', upstream: 'claude' });
+  });
+
+  it('makes no signal for a primary that takes none; one that takes it gets one, the caller’s when given', async () => {
+    const seen: unknown[] = [];
+    const parameterless = function (this: unknown) {
+      // biome-ignore lint/complexity/noArguments: the only way a length-0 function can see its argument
+      seen.push(arguments[0]);
+      return 'a';
+    };
+    await failover([{ name: 'p', run: parameterless }]);
+    expect(seen[0]).toBeUndefined();
+    await failover([{ name: 'p', run: (signal: AbortSignal) => seen.push(signal) }]);
+    expect(seen[1]).toBeInstanceOf(AbortSignal);
+    const caller = new AbortController();
+    await failover([{ name: 'p', run: (signal: AbortSignal) => seen.push(signal) }], { signal: caller.signal });
+    expect(seen[2]).toBe(caller.signal);
   });
 
   it('tries the in-between steps before the next upstream, and the last steps after all', async () => {

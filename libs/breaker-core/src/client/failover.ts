@@ -37,7 +37,13 @@ export async function failover<T>(
   // Built in place, without rest or spread copies: this runs on every call of every client.
   const steps: Array<FallbackStep<T>> = [];
   const primary = upstreams[0];
-  if (primary) steps.push({ source: 'live', upstream: primary.name, run: (signal) => primary.run(signal) });
+  if (primary) {
+    // A primary that takes no signal is asked through a step that takes none: fallbackChain then
+    // makes none for it when the caller gave none.
+    const run: FallbackStep<T>['run'] =
+      primary.run.length === 0 ? () => primary.run(undefined as never) : (signal) => primary.run(signal);
+    steps.push({ source: 'live', upstream: primary.name, run });
+  }
   if (options.between) for (const step of options.between) steps.push(step);
   for (let i = 1; i < upstreams.length; i++) {
     const u = upstreams[i]!;
