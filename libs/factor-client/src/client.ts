@@ -122,10 +122,11 @@ class FactorBroker implements FactorClient {
     let result: FailoverResult<FactorResult>;
     try {
       result = await failover<FactorResult>(
+        // Steps that take no signal (the caller's is passed as it is): none is made per call.
         [
-          { name: q.source, run: (s) => this.#ask(primary, q, s, why, 'live') },
+          { name: q.source, run: () => this.#ask(primary, q, options?.signal, why, 'live') },
           ...(other
-            ? [{ name: other.source.name, run: (s: AbortSignal) => this.#ask(other, q, s, why, 'failover') }]
+            ? [{ name: other.source.name, run: () => this.#ask(other, q, options?.signal, why, 'failover') }]
             : []),
         ],
         {
@@ -174,15 +175,16 @@ class FactorBroker implements FactorClient {
   async #ask(
     upstream: Upstream,
     query: FactorQuery,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     why: Reasons,
     role: 'live' | 'failover',
   ): Promise<FactorResult | undefined> {
     const q = { ...query, source: upstream.source.name };
+    const key = cacheKey(q);
     let outcome: LiveOutcome;
     try {
       outcome = await raceAbort(
-        this.#flights.run(cacheKey(q), () => this.#fetchLive(upstream, q)),
+        this.#flights.run(key, () => this.#fetchLive(upstream, q, key)),
         signal,
       );
     } catch (error) {
@@ -199,19 +201,24 @@ class FactorBroker implements FactorClient {
 
   /** A background refresh of a cached answer near its expiry: coalesced, through the circuit, never thrown. */
   #refresh(upstream: Upstream, q: FactorQuery): void {
+    const key = cacheKey(q);
     this.#flights
-      .run(cacheKey(q), () => this.#fetchLive(upstream, q))
+      .run(key, () => this.#fetchLive(upstream, q, key))
       .catch((error: unknown) => {
         this.#logger.debug({ factorSource: q.source, error: loggedError(error) }, 'background refresh failed');
       });
   }
 
-  /** The shared call: runs on the circuit's deadline alone, whoever stops waiting for it. */
-  async #fetchLive(upstream: Upstream, q: FactorQuery): Promise<LiveOutcome> {
+  /**
+   * The shared call (`key` is `q`'s cache key): runs on the circuit's deadline, whoever stops
+   * waiting for it, and close() cuts it (the caller signal the circuit combines with its own, so
+   * the cut counts against nothing).
+   */
+  async #fetchLive(upstream: Upstream, q: FactorQuery, key: string): Promise<LiveOutcome> {
     const { breaker, fetcher, source } = upstream;
     let outcome: Outcome<LiveFactor>;
     try {
-      outcome = await breaker.tryExecute((signal) => fetcher.fetch(q, signal));
+      outcome = await breaker.tryExecute((signal) => fetcher.fetch(q, signal), { signal: this.#closing.signal });
     } catch (error) {
       if (isFactorUpstreamError(error) && error.credentialsRefused) {
         // The deployment's key, not the caller: on-call must see it, and see which source.
@@ -228,7 +235,7 @@ class FactorBroker implements FactorClient {
       return { ok: false, why: `circuit ${circuitName} is ${state}${next}` };
     }
     const entry: CachedFactor = { ...outcome.value, provider: source.name, fetchedAt: this.#clock.now() };
-    this.#cache.write(cacheKey(q), entry, source.staleMaxAgeMs); // only live answers are ever kept
+    this.#cache.write(key, entry, source.staleMaxAgeMs); // only live answers are ever kept
     return { ok: true, entry };
   }
 

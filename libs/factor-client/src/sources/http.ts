@@ -20,7 +20,7 @@ export interface SourceFetcherOptions {
   headers: Record<string, string>;
   idleTimeoutMs: number;
   maxRetryAfterMs: number;
-  /** Aborted by the client's `close()`: cuts running requests with its reason. */
+  /** Aborted by the client's `close()` (the circuit passes it on in each call's signal). */
   closing: AbortSignal;
 }
 
@@ -60,7 +60,7 @@ export function createSourceFetcher(o: SourceFetcherOptions): SourceFetcher {
     const { path, params } = o.adapter.request(query);
     let response: AxiosResponse<string>;
     try {
-      response = await http.get<string>(path, { params, signal: AbortSignal.any([signal, o.closing]) });
+      response = await http.get<string>(path, { params, signal });
     } catch (error) {
       if (o.closing.aborted) throw o.closing.reason;
       throw new FactorUpstreamError(target, undefined, detachCause(error, secrets));
