@@ -169,10 +169,10 @@ export function realisticSubjects(world: World): Subject[] {
   const m = 'realistic: closed success + Prometheus';
   const o = 'realistic: open rejection (caught)';
   const fb = 'realistic: open: tryExecute refusal / fallback';
-  const circuit = (name: string) => {
+  const circuit = (name: string, fn: (signal: AbortSignal) => unknown = succeed) => {
     const b = world.registry.get(name)!;
     b.reset();
-    return { call: () => b.execute(succeed) };
+    return { call: () => b.execute(fn) };
   };
   return [
     subject(s, 'baseline await fn()', () => ({ call: () => succeed() })),
@@ -188,6 +188,10 @@ export function realisticSubjects(world: World): Subject[] {
     subject(s, 'ours cache.redis (count 200, 0.5 s deadline, metrics)', () => circuit('cache.redis')),
     subject(s, 'ours factor_broker.ecoinvent (time 60 s, 5 s deadline, slow calls, metrics)', () =>
       circuit('factor_broker.ecoinvent'),
+    ),
+    // A function that takes its signal (an HTTP client's, as factor-client's) gets one of its own.
+    subject(s, 'ours factor_broker.ecoinvent, fn takes its signal', () =>
+      circuit('factor_broker.ecoinvent', (signal) => Promise.resolve(withSignal(signal))),
     ),
     subject(s, 'hand-written minimal breaker (25 lines)', () => {
       const b = new MinimalBreaker();
