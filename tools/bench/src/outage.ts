@@ -171,11 +171,20 @@ function countRuns(breaker: CircuitBreaker): () => number {
   >;
   for (const method of ['execute', 'tryExecute'] as const) {
     const original = b[method].bind(breaker);
+    // Of the same arity as the client's function: one that takes no signal is given none.
     b[method] = (fn, o) =>
-      original((signal: AbortSignal) => {
-        runs++;
-        return fn(signal);
-      }, o);
+      original(
+        fn.length === 0
+          ? () => {
+              runs++;
+              return (fn as () => unknown)();
+            }
+          : (signal: AbortSignal) => {
+              runs++;
+              return fn(signal);
+            },
+        o,
+      );
   }
   return () => runs;
 }
