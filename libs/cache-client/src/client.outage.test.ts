@@ -202,6 +202,26 @@ describe('when Redis hangs (SIGSTOP)', () => {
     }
   });
 
+  it('a write waiting for the first connection when its deadline passes is dropped: Redis never runs it', async () => {
+    t = cacheRegistry();
+    server = await startRedis();
+    await server.pause(); // the first connection is accepted by the kernel and never answered
+    const client = open(server.url, NO_SOCKET_TIMEOUT);
+    const pending = client.set('boot', 'told local', 60_000);
+    await t.clock.advanceAsync(CALL_TIMEOUT_MS);
+    expect(await pending).toBe('local');
+    server.resume();
+    await waitFor(() => client.status().connected, 'the first connection');
+    const raw = await rawRedis(server.url);
+    try {
+      // The connection is up and idle: anything it was given has been written by now.
+      await client.get('after');
+      expect(await raw.exists('outage:boot')).toBe(0);
+    } finally {
+      await raw.quit();
+    }
+  });
+
   it('the socket timeout drops the hung connection, and it is replaced once Redis answers again', async () => {
     const client = await connectedCache({ connection: { socketTimeoutMs: 300, pingIntervalMs: 100 } });
     await server!.pause();

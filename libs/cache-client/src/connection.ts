@@ -72,16 +72,22 @@ export class RedisConnection {
    */
   run<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
     if (this.#boot === undefined) return command(this.#commands());
-    // Closed while waiting: fail the way node-redis fails a command destroy() cut short.
-    return this.#boot.then(() =>
-      this.#closed ? Promise.reject(new DisconnectsClientError()) : command(this.#commands()),
-    );
+    // The signal of the call's own time: a deadline that passes while it waits drops it too.
+    const unwritten = this.#unwritten.signal;
+    return this.#boot.then(() => {
+      // Closed while waiting: fail the way node-redis fails a command destroy() cut short.
+      if (this.#closed) return Promise.reject(new DisconnectsClientError());
+      if (unwritten.aborted) return Promise.reject(unwritten.reason);
+      return command(this.#commands());
+    });
   }
 
   /**
-   * A call's deadline passed: every command not yet written to the socket (a jammed socket holds
-   * them) is dropped now, rejected with `reason`, so none is written late, after its caller was
-   * told it failed. Commands already written cannot be taken back.
+   * A call's deadline passed: every command node-redis has not yet written (those waiting for the
+   * first connection, those queued behind another on a jammed socket) is dropped now, rejected
+   * with `reason`, so none is written late, after its caller was told it failed. node-redis still
+   * writes one command per event-loop turn into Node's socket buffer, jammed or not: those, like
+   * every command already written, cannot be taken back.
    */
   dropUnwritten(reason: unknown): void {
     this.#unwritten.abort(reason);
