@@ -274,6 +274,7 @@ class PostgresClient implements DbClient {
       statementTimeoutMs: this.#statementTimeoutMs,
       clock: this.#clock,
       observe: (spec, outcome, start) => this.#observe(spec, outcome, start),
+      signalFor: (given) => this.#signalFor(given),
     });
   }
 

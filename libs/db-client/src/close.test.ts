@@ -69,6 +69,28 @@ describe('close', () => {
     await other.close();
   });
 
+  it('cuts a session statement in flight with DbClosedError at once, counting it against no circuit', async () => {
+    const { db, breaker, clock } = harness({ connectionString: server.url });
+    await db.query('SELECT 1');
+    let started!: () => void;
+    const inSession = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const session = reasonOf(
+      db.withClient(async (s) => {
+        started();
+        await s.query('SELECT pg_sleep(30)');
+      }),
+    );
+    await inSession;
+    await flushPromises();
+    const closing = db.close({ timeoutMs: 2_000 });
+    expect(isDbClosedError(await session)).toBe(true); // before the close timeout
+    clock.advance(2_000);
+    await closing;
+    expect(breaker.snapshot().failuresInWindow).toBe(0);
+  });
+
   it('leaves no cancel request behind: a statement the caller abandoned on a hung server', async () => {
     const { db, clock } = harness({ connectionString: server.url });
     await db.query('SELECT 1');

@@ -15,6 +15,8 @@ export interface SessionContext {
   statementTimeoutMs: number;
   clock: Clock;
   observe(spec: QuerySpec, outcome: QueryOutcome, start: number): void;
+  /** A statement's signal, combined with the client's close(): a close cuts it too. */
+  signalFor(given: AbortSignal | undefined): AbortSignal;
 }
 
 /**
@@ -63,7 +65,7 @@ async function sessionQuery<R extends QueryResultRow>(
   }
   // An earlier statement was abandoned (its reply would come out of turn) or lost the connection.
   if (lease.broken !== undefined) throw new DbSessionBrokenError(lease.broken);
-  const { signal } = spec.options;
+  const signal = ctx.signalFor(spec.options.signal);
   const start = ctx.clock.now();
   let outcome: QueryOutcome = 'success';
   try {
