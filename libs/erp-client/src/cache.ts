@@ -1,5 +1,5 @@
 import type { Clock, Logger } from '@gl-vcci/breaker-core';
-import { getWithin, type KeyValueStore, loggedError } from '@gl-vcci/breaker-core/client';
+import { ClientCache, type KeyValueStore } from '@gl-vcci/breaker-core/client';
 import type { CachedList, ErpResult, ErpResultSource } from './types.js';
 
 /** How long a cache read may take before it counts as a miss: a cache is never worth an outage of its own. */
@@ -13,16 +13,18 @@ export type Reasons = Partial<Record<ErpResultSource, string>>;
  * page is ever written; a store that fails or hangs is a miss and a write nobody waits for.
  */
 export class ListCache {
+  readonly #store: ClientCache<CachedList>;
+
   constructor(
-    readonly store: KeyValueStore<CachedList>,
+    store: KeyValueStore<CachedList>,
     private readonly clock: Clock,
-    private readonly logger: Logger,
-  ) {}
+    logger: Logger,
+  ) {
+    this.#store = new ClientCache(store, { clock, logger, readTimeoutMs: STORE_READ_TIMEOUT_MS, name: 'erp cache' });
+  }
 
   write(key: string, entry: CachedList, ttlMs: number): void {
-    this.store.set(key, entry, ttlMs).catch((error: unknown) => {
-      this.logger.warn({ error: loggedError(error) }, 'erp cache write failed');
-    });
+    this.#store.write(key, entry, ttlMs);
   }
 
   /** The `cache` (within the TTL) and `stale` (past it, within the maximum age) steps: one store read for both. */
@@ -32,7 +34,7 @@ export class ListCache {
     const step = (kind: 'cache' | 'stale') => ({
       source: kind,
       run: async (): Promise<ErpResult<T> | undefined> => {
-        read ??= this.#read(key);
+        read ??= this.#store.read(key);
         const entry = await read;
         if (!entry) {
           why[kind] = 'no complete list cached';
@@ -49,14 +51,5 @@ export class ListCache {
       },
     });
     return [step('cache'), step('stale')];
-  }
-
-  async #read(key: string): Promise<CachedList | undefined> {
-    try {
-      return await getWithin(this.store, key, { clock: this.clock, timeoutMs: STORE_READ_TIMEOUT_MS });
-    } catch (error) {
-      this.logger.warn({ error: loggedError(error) }, 'erp cache read failed: treated as a miss');
-      return undefined;
-    }
   }
 }

@@ -1,5 +1,5 @@
 import type { Clock, Logger } from '@gl-vcci/breaker-core';
-import { getWithin, type KeyValueStore, loggedError } from '@gl-vcci/breaker-core/client';
+import { ClientCache, type KeyValueStore } from '@gl-vcci/breaker-core/client';
 import type { CachedFactor, FactorQuery, FactorResult, FactorResultSource } from './types.js';
 
 /** How long a cache read may take before it counts as a miss: a cache is never worth an outage of its own. */
@@ -25,17 +25,19 @@ export function strip(entry: CachedFactor): Omit<FactorResult, 'source' | 'quali
  * the failover and the default.
  */
 export class AnswerCache {
+  readonly #store: ClientCache<CachedFactor>;
+
   constructor(
-    readonly store: KeyValueStore<CachedFactor>,
+    store: KeyValueStore<CachedFactor>,
     private readonly clock: Clock,
-    private readonly logger: Logger,
-  ) {}
+    logger: Logger,
+  ) {
+    this.#store = new ClientCache(store, { clock, logger, readTimeoutMs: STORE_READ_TIMEOUT_MS, name: 'factor cache' });
+  }
 
   /** Keeps a live answer for as long as it may be served stale; the answer does not wait for the store. */
   write(key: string, entry: CachedFactor, ttlMs: number): void {
-    this.store.set(key, entry, ttlMs).catch((error: unknown) => {
-      this.logger.warn({ provider: entry.provider, error: loggedError(error) }, 'factor cache write failed');
-    });
+    this.#store.write(key, entry, ttlMs);
   }
 
   /**
@@ -48,7 +50,7 @@ export class AnswerCache {
     ages: { cacheTtlMs: number; refreshAheadMs: number },
     why: Reasons,
   ): Promise<{ fresh?: FactorResult; refresh?: boolean; entry?: CachedFactor }> {
-    const entry = await this.read(cacheKey(q));
+    const entry = await this.#store.read(cacheKey(q));
     if (!entry) {
       why.cache = 'nothing cached';
       return {};
@@ -79,15 +81,5 @@ export class AnswerCache {
         return { ...strip(entry), source: 'stale', ageMs, quality: 'reduced' };
       },
     };
-  }
-
-  /** The entry, or undefined on a miss, an error or no answer within STORE_READ_TIMEOUT_MS (registry clock). */
-  async read(key: string): Promise<CachedFactor | undefined> {
-    try {
-      return await getWithin(this.store, key, { clock: this.clock, timeoutMs: STORE_READ_TIMEOUT_MS });
-    } catch (error) {
-      this.logger.warn({ error: loggedError(error) }, 'factor cache read failed: treated as a miss');
-      return undefined;
-    }
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Clock, Logger } from '@gl-vcci/breaker-core';
-import { getWithin, type KeyValueStore, loggedError } from '@gl-vcci/breaker-core/client';
+import { ClientCache, type KeyValueStore } from '@gl-vcci/breaker-core/client';
 import type { NormalizedRequest } from './providers/provider.js';
 import type { CachedCompletion, LlmResult } from './types.js';
 
@@ -36,45 +36,30 @@ export function isWhole(result: Pick<LlmResult, 'text' | 'stopReason'>): boolean
 }
 
 /**
- * The response cache as the client uses it: a store it never waits on for long. A read is bounded
- * by the caller's signal (an abort rejects with its reason) and by `readTimeoutMs` (a store that
- * hangs or throws is a miss); a write is started after the answer is handed back and only logged
- * if it fails.
+ * The response cache as the client uses it: the kit's ClientCache (a read bounded by the caller's
+ * signal and `readTimeoutMs`, a store that hangs or throws is a miss; a write started after the
+ * answer is handed back and only logged if it fails), holding whole answers for `ttlMs`.
  */
 export class ResponseCache {
-  readonly #store: KeyValueStore<CachedCompletion>;
+  readonly #store: ClientCache<CachedCompletion>;
   readonly #ttlMs: number;
-  readonly #readTimeoutMs: number;
-  readonly #clock: Clock;
-  readonly #logger: Logger;
 
   constructor(
     store: KeyValueStore<CachedCompletion>,
     options: { ttlMs: number; readTimeoutMs: number; clock: Clock; logger: Logger },
   ) {
-    this.#store = store;
-    this.#ttlMs = options.ttlMs;
-    this.#readTimeoutMs = options.readTimeoutMs;
-    this.#clock = options.clock;
-    this.#logger = options.logger;
+    const { ttlMs, ...rest } = options;
+    this.#store = new ClientCache(store, { ...rest, name: 'response cache' });
+    this.#ttlMs = ttlMs;
   }
 
-  async read(key: string, signal: AbortSignal | undefined): Promise<CachedCompletion | undefined> {
-    try {
-      return await getWithin(this.#store, key, { clock: this.#clock, timeoutMs: this.#readTimeoutMs, signal });
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      this.#logger.warn({ error: loggedError(error) }, 'response cache read failed: a miss');
-      return undefined;
-    }
+  read(key: string, signal: AbortSignal | undefined): Promise<CachedCompletion | undefined> {
+    return this.#store.read(key, signal);
   }
 
   /** Starts the write and returns at once: a slow store never delays an answer. */
   write(key: string, result: LlmResult): void {
     const { text, provider, model, usage, stopReason } = result;
-    const value: CachedCompletion = { text, provider, model, usage: { ...usage }, stopReason };
-    new Promise<void>((resolve) => resolve(this.#store.set(key, value, this.#ttlMs))).catch((error: unknown) => {
-      this.#logger.warn({ error: loggedError(error) }, 'response cache write failed');
-    });
+    this.#store.write(key, { text, provider, model, usage: { ...usage }, stopReason }, this.#ttlMs);
   }
 }

@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CircuitOpenError, ConfigError, FallbackExhaustedError, isCircuitOpenError, TimeoutError } from '../errors.js';
-import { deferred, flushPromises, ManualClock, track } from '../testing.js';
+import { capturingLogger, deferred, flushPromises, ManualClock, track } from '../testing.js';
 import { collectIssues, type Issue, parseOrThrow } from '../validation.js';
 import { raceAbort } from './abort.js';
 import { closingController } from './closing.js';
@@ -11,7 +11,7 @@ import { failover } from './failover.js';
 import { httpStatusClass } from './http-status.js';
 import { headersSchema, secretSchema, urlSchema } from './options.js';
 import { SingleFlight } from './single-flight.js';
-import { getWithin, LocalStore } from './store.js';
+import { ClientCache, getWithin, LocalStore } from './store.js';
 
 describe('raceAbort', () => {
   it('rejects with the signal’s reason as soon as it aborts, and runs onAbort once', async () => {
@@ -185,6 +185,61 @@ describe('getWithin', () => {
     const store = new LocalStore<number>({ maxEntries: 1, clock });
     store.put('k', 7, 1_000);
     await expect(getWithin(store, 'k', { clock, timeoutMs: 1_000 })).resolves.toBe(7);
+  });
+});
+
+describe('ClientCache', () => {
+  const hanging = { get: () => new Promise<undefined>(() => {}), set: () => new Promise<void>(() => {}) };
+
+  it('reads a store that hangs or throws as a miss, logged at warn with its name; only the caller’s abort rejects', async () => {
+    const clock = new ManualClock(0);
+    const { logger, lines } = capturingLogger();
+    const cache = new ClientCache(hanging, { clock, logger, readTimeoutMs: 250, name: 'factor cache' });
+    const read = track(cache.read('k'));
+    clock.advance(250);
+    await flushPromises();
+    expect(read).toMatchObject({ status: 'fulfilled', value: undefined });
+    expect(lines.at(-1)).toMatchObject({ level: 40, msg: 'factor cache read failed: treated as a miss' });
+    const throwing = new ClientCache(
+      {
+        get: () => {
+          throw new Error('store bug');
+        },
+        set: async () => {},
+      },
+      { clock, logger, readTimeoutMs: 250, name: 'erp cache' },
+    );
+    await expect(throwing.read('k')).resolves.toBeUndefined();
+    expect(lines.at(-1)).toMatchObject({
+      msg: 'erp cache read failed: treated as a miss',
+      error: { message: 'store bug' },
+    });
+    const controller = new AbortController();
+    const aborted = cache.read('k', controller.signal);
+    controller.abort(new Error('caller left'));
+    await expect(aborted).rejects.toThrow('caller left');
+  });
+
+  it('starts a write and returns at once; a store that rejects or throws is logged, never thrown', async () => {
+    const clock = new ManualClock(0);
+    const { logger, lines } = capturingLogger();
+    const options = { clock, logger, readTimeoutMs: 250, name: 'response cache' };
+    expect(new ClientCache<number>(hanging, options).write('k', 1, 1_000)).toBeUndefined();
+    const rejecting = { get: async () => undefined, set: () => Promise.reject(new Error('disk full')) };
+    const throwing = {
+      get: async () => undefined,
+      set: () => {
+        throw new Error('store bug');
+      },
+    };
+    new ClientCache<number>(rejecting, options).write('k', 1, 1_000);
+    new ClientCache<number>(throwing, options).write('k', 1, 1_000);
+    await flushPromises();
+    const logged = lines.map((l) => [l.msg, (l.error as { message: string }).message]);
+    expect(logged.sort()).toEqual([
+      ['response cache write failed', 'disk full'],
+      ['response cache write failed', 'store bug'],
+    ]);
   });
 });
 

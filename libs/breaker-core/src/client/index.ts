@@ -45,4 +45,11 @@ export {
 export { type ResolvedSettings, type SettingField, type SettingFields, setting } from './settings.js';
 export { SingleFlight } from './single-flight.js';
 export type { CallOutcome, ClientStatus } from './status.js';
-export { getWithin, type KeyValueStore, LocalStore, type LocalStoreOptions } from './store.js';
+export {
+  ClientCache,
+  type ClientCacheOptions,
+  getWithin,
+  type KeyValueStore,
+  LocalStore,
+  type LocalStoreOptions,
+} from './store.js';

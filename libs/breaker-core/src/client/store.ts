@@ -1,6 +1,8 @@
 import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { runWithDeadline } from '../policies/timeout.js';
+import { loggedError } from './log.js';
 
 /**
  * The cache a client accepts (factor, llm, erp): any async key-value store with per-entry TTLs,
@@ -113,4 +115,53 @@ export function getWithin<V>(
   const { clock, timeoutMs, signal } = options;
   const passed = signal ? { signal } : undefined;
   return runWithDeadline(() => store.get(key, passed), { timeoutMs, signal, clock });
+}
+
+export interface ClientCacheOptions {
+  clock: Clock;
+  logger: Logger;
+  /** How long a read may take before it is a miss: a cache is never worth an outage of its own. */
+  readTimeoutMs: number;
+  /** Names the cache in its log lines (`factor cache`). */
+  name: string;
+}
+
+/**
+ * A client's cache as every client uses its store: a read is bounded by `readTimeoutMs` (on the
+ * registry's clock) and the caller's signal, and a store that throws or hangs is a miss; a write
+ * is started and never awaited, so a slow store never delays an answer. Failures are logged at
+ * warn, never thrown; only the caller's abort rejects a read.
+ */
+export class ClientCache<V> {
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #readTimeoutMs: number;
+  readonly #name: string;
+
+  constructor(
+    readonly store: KeyValueStore<V>,
+    options: ClientCacheOptions,
+  ) {
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    this.#readTimeoutMs = options.readTimeoutMs;
+    this.#name = options.name;
+  }
+
+  async read(key: string, signal?: AbortSignal): Promise<V | undefined> {
+    try {
+      return await getWithin(this.store, key, { clock: this.#clock, timeoutMs: this.#readTimeoutMs, signal });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      this.#logger.warn({ error: loggedError(error) }, `${this.#name} read failed: treated as a miss`);
+      return undefined;
+    }
+  }
+
+  write(key: string, value: V, ttlMs: number): void {
+    // Inside a promise, so a store that throws synchronously is logged like one that rejects.
+    new Promise<void>((resolve) => resolve(this.store.set(key, value, ttlMs))).catch((error: unknown) => {
+      this.#logger.warn({ error: loggedError(error) }, `${this.#name} write failed`);
+    });
+  }
 }
