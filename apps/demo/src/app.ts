@@ -11,7 +11,7 @@ import {
   type StateChange,
 } from '@gl-vcci/breaker-core';
 import type { KeyValueStore } from '@gl-vcci/breaker-core/client';
-import { type CacheClient, createCacheClient, isCacheDecodeError, isCacheRequestError } from '@gl-vcci/cache-client';
+import { type CacheClient, createCacheClient, keyValueStore } from '@gl-vcci/cache-client';
 import { createDbClient, type DbClient } from '@gl-vcci/db-client';
 import { createEmailClient, type EmailClient } from '@gl-vcci/email-client';
 import { createErpClient, type ErpClient } from '@gl-vcci/erp-client';
@@ -96,23 +96,6 @@ export interface Demo {
   close(): Promise<void>;
 }
 
-/** Cache-client as the KeyValueStore that factor-client, llm-client and erp-client take (README of cache-client). */
-function storeFrom<T>(cache: CacheClient): KeyValueStore<T> {
-  return {
-    async get(key, options) {
-      try {
-        return (await cache.get<T>(key, options))?.value;
-      } catch (error) {
-        if (isCacheRequestError(error) || isCacheDecodeError(error)) return undefined;
-        throw error;
-      }
-    },
-    async set(key, value, ttlMs) {
-      await cache.set(key, value, ttlMs);
-    },
-  };
-}
-
 function withPrefix<T>(store: KeyValueStore<T>, prefix: string): KeyValueStore<T> {
   return {
     get: (key, options) => store.get(`${prefix}${key}`, options),
@@ -168,7 +151,7 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
     registry,
     keyPrefix: `gl-vcci-demo:${runId}:`,
   });
-  const store = storeFrom<never>(cache);
+  const store = keyValueStore<never>(cache);
   const factors = createFactorClient({
     registry,
     sources: {

@@ -1,5 +1,4 @@
 import type { Logger } from '@gl-vcci/breaker-core';
-import type { KeyValueStore } from '@gl-vcci/breaker-core/client';
 import type { TestRegistry } from '@gl-vcci/breaker-core/testing';
 import { capturingLogger, waitFor } from '@gl-vcci/breaker-core/testing';
 import { sharedServer } from '@gl-vcci/upstreams/servers';
@@ -12,28 +11,10 @@ import {
   CacheDecodeError,
   CacheRequestError,
   CacheSerializationError,
-  isCacheDecodeError,
   isCacheRequestError,
 } from './errors.js';
+import { keyValueStore } from './store.js';
 import type { CacheClient } from './types.js';
-
-/** The README's adapter to breaker-core's store interface, as an application would write it. */
-function storeFrom<T>(cache: CacheClient): KeyValueStore<T> {
-  return {
-    async get(key, options) {
-      try {
-        return (await cache.get<T>(key, options))?.value;
-      } catch (error) {
-        // A key holding something this client did not write: a miss for this cache.
-        if (isCacheRequestError(error) || isCacheDecodeError(error)) return undefined;
-        throw error;
-      }
-    },
-    async set(key, value, ttlMs) {
-      await cache.set(key, value, ttlMs);
-    },
-  };
-}
 
 const shared = await sharedServer('Redis', 'REDIS_URL', 'redis://127.0.0.1:6379');
 
@@ -318,14 +299,16 @@ describe.skipIf(!shared.available)('createCacheClient against the shared Redis',
     );
   });
 
-  it("serves as another client's store through the README's adapter: values, misses, and a WRONGTYPE key as a miss", async () => {
+  it("serves as another client's store (keyValueStore): values, misses, and a WRONGTYPE key or a non-JSON value as a miss", async () => {
     open();
-    const factors = storeFrom<{ kgCO2e: number }>(cache);
+    const factors = keyValueStore<{ kgCO2e: number }>(cache);
     await factors.set('DE', { kgCO2e: 0.38 }, 60_000);
     expect(await factors.get('DE')).toEqual({ kgCO2e: 0.38 });
     expect(await factors.get('FR')).toBeUndefined();
     await raw.lPush(`${prefix}list`, 'x');
     expect(await factors.get('list')).toBeUndefined();
+    await raw.set(`${prefix}text`, 'not json');
+    expect(await factors.get('text')).toBeUndefined();
   });
 
   it('calls after close() reject with CacheClosedError, and close() twice is harmless', async () => {

@@ -15,6 +15,7 @@ export {
   isCacheSerializationError,
 } from './errors.js';
 export { CONNECTION_ERRORS_METRIC, REQUESTS_METRIC, UNSYNCED_DROPPED_METRIC } from './metrics.js';
+export { keyValueStore } from './store.js';
 export type {
   CacheCallOptions,
   CacheClient,

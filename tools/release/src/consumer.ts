@@ -90,13 +90,16 @@ export async function one(): Promise<number> {
   }
 }
 `,
-    'cache-client': `import { createCacheClient } from '@gl-vcci/cache-client';
+    'cache-client': `import type { KeyValueStore } from '@gl-vcci/breaker-core/client';
+import { createCacheClient, keyValueStore } from '@gl-vcci/cache-client';
 ${registry}
 export async function read(): Promise<number | undefined> {
   const cache = createCacheClient({ registry, url: 'redis://127.0.0.1:6379' });
   const landed: 'redis' | 'local' = await cache.set('k', { n: 1 }, 1000);
   const hit = await cache.get<{ n: number }>('k');
-  return landed === 'redis' ? hit?.value.n : undefined;
+  // The cache option of factor-client, llm-client and erp-client.
+  const store: KeyValueStore<{ n: number }> = keyValueStore(cache);
+  return landed === 'redis' ? (hit?.value.n ?? (await store.get('k'))?.n) : undefined;
 }
 `,
     'erp-client': `import { createErpClient, isErpUnavailableError, type Supplier } from '@gl-vcci/erp-client';
