@@ -69,6 +69,27 @@ describe('close', () => {
     await other.close();
   });
 
+  it('does not wait for a connection still being made to a hung server', async () => {
+    // connectionTimeoutMillis far beyond the test's timeout: only close() itself can end the attempt.
+    const { db, clock } = harness({
+      connectionString: server.url,
+      pool: { connectionTimeoutMillis: 60_000 },
+      breaker: { callTimeoutMs: 70_000 },
+    });
+    server.pause();
+    try {
+      const connecting = reasonOf(db.query('SELECT 1'));
+      await flushPromises();
+      const closing = db.close({ timeoutMs: 120_000 });
+      expect(isDbClosedError(await connecting)).toBe(true);
+      await closing; // without advancing the clock to the close timeout
+      expect(clock.pendingTimers).toBe(0);
+      expect(socketsTo(server.port)).toBe(0);
+    } finally {
+      server.resume();
+    }
+  });
+
   it('cuts a session statement in flight with DbClosedError at once, counting it against no circuit', async () => {
     const { db, breaker, clock } = harness({ connectionString: server.url });
     await db.query('SELECT 1');

@@ -13,7 +13,10 @@ export async function endPools(
   options: { timeoutMs: number; clock: Clock; log: Logger },
 ): Promise<void> {
   const { timeoutMs, clock, log } = options;
-  const sockets = new Set(pools.flatMap(socketsOf));
+  const sockets = new Set(pools.flatMap((pool) => socketsOf(pool)));
+  // A connection still being made has nothing to end gracefully, and pool.end() would wait for
+  // it: on a hung server, until connectionTimeoutMillis. Its caller is already cut by close().
+  for (const pool of pools) for (const socket of socketsOf(pool, connecting)) socket.destroy();
   const timer = clock.setTimeout(() => {
     for (const pool of pools) for (const socket of socketsOf(pool)) sockets.add(socket);
     const open = [...sockets].filter((socket) => !socket.closed);
@@ -28,10 +31,10 @@ export async function endPools(
   }
 }
 
-/** The sockets of every connection the pool has, idle or held (pg has no public API for them). */
-export function socketsOf(pool: Pool): Socket[] {
+/** The sockets of every connection the pool has, idle, held or being made (pg has no public API for them). */
+export function socketsOf(pool: Pool, which: (client: PoolClient) => boolean = () => true): Socket[] {
   const clients = (pool as unknown as { _clients?: PoolClient[] })._clients ?? [];
-  return clients.flatMap((client) => {
+  return clients.filter(which).flatMap((client) => {
     const stream = (client as unknown as { connection?: { stream?: unknown } }).connection?.stream;
     return stream instanceof Socket ? [stream] : [];
   });
@@ -47,4 +50,10 @@ export function whenClosed(socket: Socket): Promise<void> {
     if (socket.closed) released();
     else socket.once('close', released);
   });
+}
+
+/** A client whose connection is not made yet (pg's own flags; no public API for them). */
+function connecting(client: PoolClient): boolean {
+  const flags = client as unknown as { _connecting?: boolean; _connected?: boolean };
+  return flags._connecting === true && flags._connected !== true;
 }
