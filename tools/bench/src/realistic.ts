@@ -11,11 +11,10 @@ import { silentLogger } from '@gl-vcci/breaker-core/testing';
 import { classifyRedisError } from '@gl-vcci/cache-client';
 import { classifyPgError } from '@gl-vcci/db-client';
 import { classifyFactorError } from '@gl-vcci/factor-client';
-import { fallback, handleAll, wrap } from 'cockatiel';
 import { Registry } from 'prom-client';
 import { gc, type Subject } from './harness.js';
 import { MinimalBreaker } from './minimal.js';
-import { cockatiel, FALLBACK, failing, opossum, succeed } from './subjects.js';
+import { cockatiel, FALLBACK, failing, opossum, peerSubjects, subject, succeed } from './subjects.js';
 
 /**
  * The realistic process: one isolate in which every circuit of the shipped config is built
@@ -161,8 +160,6 @@ async function openCircuit(world: World, name: string): Promise<Breaker> {
   return b;
 }
 
-const subject = (scenario: string, label: string, make: Subject['make']): Subject => ({ scenario, label, make });
-
 /** The realistic-process subjects; they use the world's circuits, reset before each measurement. */
 export function realisticSubjects(world: World): Subject[] {
   const s = 'realistic: closed success';
@@ -197,22 +194,7 @@ export function realisticSubjects(world: World): Subject[] {
       const b = new MinimalBreaker();
       return { call: () => b.execute(succeed) };
     }),
-    subject(s, 'cockatiel ConsecutiveBreaker(5)', () => {
-      const p = cockatiel.consecutive();
-      return { call: () => p.execute(succeed) };
-    }),
-    subject(s, 'cockatiel CountBreaker(100)', () => {
-      const p = cockatiel.count();
-      return { call: () => p.execute(succeed) };
-    }),
-    subject(s, 'opossum timeout: false', () => {
-      const b = opossum.make(succeed, { timeout: false });
-      return { call: () => b.fire(), dispose: () => b.shutdown() };
-    }),
-    subject(s, 'opossum defaults (10 s timeout)', () => {
-      const b = opossum.make(succeed);
-      return { call: () => b.fire(), dispose: () => b.shutdown() };
-    }),
+    ...peerSubjects.closed(s),
 
     subject(m, 'baseline await fn()', () => ({ call: () => succeed() })),
     subject(m, 'ours via the registry (count 100, metrics)', () => {
@@ -220,27 +202,13 @@ export function realisticSubjects(world: World): Subject[] {
       b.reset();
       return { call: () => b.execute(succeed) };
     }),
-    subject(m, 'cockatiel + prom-client from events', () => {
-      const p = cockatiel.withMetrics();
-      return { call: () => p.execute(succeed) };
-    }),
-    subject(m, 'opossum + opossum-prometheus', () => {
-      const { breaker, dispose } = opossum.withMetrics();
-      return { call: () => breaker.fire(), dispose };
-    }),
+    ...peerSubjects.metrics(m),
 
     subject(o, 'ours llm_providers.openai execute → CircuitOpenError', async () => {
       const b = await openCircuit(world, 'llm_providers.openai');
       return { call: () => b.execute(succeed).catch(swallow) };
     }),
-    subject(o, 'cockatiel BrokenCircuitError', async () => {
-      const p = await cockatiel.open();
-      return { call: () => p.execute(succeed).catch(swallow) };
-    }),
-    subject(o, 'opossum OpenCircuitError', () => {
-      const b = opossum.open();
-      return { call: () => b.fire().catch(swallow), dispose: () => b.shutdown() };
-    }),
+    ...peerSubjects.open(o),
 
     subject(fb, 'ours factor_broker.epa tryExecute → fallback value', async () => {
       const b = await openCircuit(world, 'factor_broker.epa');
@@ -260,15 +228,7 @@ export function realisticSubjects(world: World): Subject[] {
       ];
       return { call: () => fallbackChain(steps) };
     }),
-    subject(fb, 'cockatiel wrap(fallback, breaker)', async () => {
-      const policy = wrap(fallback(handleAll, FALLBACK), await cockatiel.open());
-      return { call: () => policy.execute(succeed) };
-    }),
-    subject(fb, 'opossum .fallback()', () => {
-      const b = opossum.open();
-      b.fallback(() => FALLBACK);
-      return { call: () => b.fire(), dispose: () => b.shutdown() };
-    }),
+    ...peerSubjects.fallback(fb),
   ];
 }
 

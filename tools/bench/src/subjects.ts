@@ -96,7 +96,65 @@ export const opossum = {
   },
 };
 
-const subject = (scenario: string, label: string, make: Subject['make']): Subject => ({ scenario, label, make });
+export const subject = (scenario: string, label: string, make: Subject['make']): Subject => ({
+  scenario,
+  label,
+  make,
+});
+
+/** The peers' subjects of a scenario, the same in the isolated and the realistic section. */
+export const peerSubjects = {
+  closed: (s: string): Subject[] => [
+    subject(s, 'cockatiel ConsecutiveBreaker(5)', () => {
+      const p = cockatiel.consecutive();
+      return { call: () => p.execute(succeed) };
+    }),
+    subject(s, 'cockatiel CountBreaker(100)', () => {
+      const p = cockatiel.count();
+      return { call: () => p.execute(succeed) };
+    }),
+    subject(s, 'opossum timeout: false', () => {
+      const b = opossum.make(succeed, { timeout: false });
+      return { call: () => b.fire(), dispose: () => b.shutdown() };
+    }),
+    subject(s, 'opossum defaults (10 s timeout)', () => {
+      const b = opossum.make(succeed);
+      return { call: () => b.fire(), dispose: () => b.shutdown() };
+    }),
+  ],
+  metrics: (m: string): Subject[] => [
+    subject(m, 'cockatiel + prom-client from events', () => {
+      const p = cockatiel.withMetrics();
+      return { call: () => p.execute(succeed) };
+    }),
+    subject(m, 'opossum + opossum-prometheus', () => {
+      const { breaker, dispose } = opossum.withMetrics();
+      return { call: () => breaker.fire(), dispose };
+    }),
+  ],
+  open: (o: string): Subject[] => [
+    subject(o, 'cockatiel BrokenCircuitError', async () => {
+      const p = await cockatiel.open();
+      return { call: () => p.execute(succeed).catch(swallow) };
+    }),
+    subject(o, 'opossum OpenCircuitError', () => {
+      const b = opossum.open();
+      return { call: () => b.fire().catch(swallow), dispose: () => b.shutdown() };
+    }),
+  ],
+  fallback: (fb: string): Subject[] => [
+    subject(fb, 'cockatiel wrap(fallback, breaker)', async () => {
+      const policy = wrap(fallback(handleAll, FALLBACK), await cockatiel.open());
+      return { call: () => policy.execute(succeed) };
+    }),
+    subject(fb, 'opossum .fallback()', () => {
+      const b = opossum.open();
+      b.fallback(() => FALLBACK);
+      return { call: () => b.fire(), dispose: () => b.shutdown() };
+    }),
+  ],
+};
+
 /** Per-call micro benchmarks, grouped by scenario; the first subject of each scenario is its reference. */
 export function microSubjects(): Subject[] {
   const s = 'closed success';
@@ -114,36 +172,14 @@ export function microSubjects(): Subject[] {
       const b = ours.time();
       return { call: () => b.execute(succeed) };
     }),
-    subject(s, 'cockatiel ConsecutiveBreaker(5)', () => {
-      const p = cockatiel.consecutive();
-      return { call: () => p.execute(succeed) };
-    }),
-    subject(s, 'cockatiel CountBreaker(100)', () => {
-      const p = cockatiel.count();
-      return { call: () => p.execute(succeed) };
-    }),
-    subject(s, 'opossum defaults', () => {
-      const b = opossum.make(succeed);
-      return { call: () => b.fire(), dispose: () => b.shutdown() };
-    }),
-    subject(s, 'opossum timeout: false', () => {
-      const b = opossum.make(succeed, { timeout: false });
-      return { call: () => b.fire(), dispose: () => b.shutdown() };
-    }),
+    ...peerSubjects.closed(s),
 
     subject(m, 'baseline await fn()', () => ({ call: () => succeed() })),
     subject(m, 'ours + prom-client (collect at scrape)', () => {
       const { breaker, dispose } = ours.withMetrics();
       return { call: () => breaker.execute(succeed), dispose };
     }),
-    subject(m, 'cockatiel + prom-client from events', () => {
-      const p = cockatiel.withMetrics();
-      return { call: () => p.execute(succeed) };
-    }),
-    subject(m, 'opossum + opossum-prometheus', () => {
-      const { breaker, dispose } = opossum.withMetrics();
-      return { call: () => breaker.fire(), dispose };
-    }),
+    ...peerSubjects.metrics(m),
 
     subject(f, 'baseline await fn() (caught)', () => ({ call: () => failing().catch(swallow) })),
     subject(f, 'ours (count 100)', () => {
@@ -170,14 +206,7 @@ export function microSubjects(): Subject[] {
       const b = await ours.open();
       return { call: () => b.execute(succeed).catch(swallow) };
     }),
-    subject(o, 'cockatiel BrokenCircuitError', async () => {
-      const p = await cockatiel.open();
-      return { call: () => p.execute(succeed).catch(swallow) };
-    }),
-    subject(o, 'opossum OpenCircuitError', () => {
-      const b = opossum.open();
-      return { call: () => b.fire().catch(swallow), dispose: () => b.shutdown() };
-    }),
+    ...peerSubjects.open(o),
 
     subject(fb, 'ours tryExecute → fallback', async () => {
       const b = await ours.open();
@@ -196,15 +225,7 @@ export function microSubjects(): Subject[] {
       ];
       return { call: () => fallbackChain(steps) };
     }),
-    subject(fb, 'cockatiel wrap(fallback, breaker)', async () => {
-      const policy = wrap(fallback(handleAll, FALLBACK), await cockatiel.open());
-      return { call: () => policy.execute(succeed) };
-    }),
-    subject(fb, 'opossum .fallback()', () => {
-      const b = opossum.open();
-      b.fallback(() => FALLBACK);
-      return { call: () => b.fire(), dispose: () => b.shutdown() };
-    }),
+    ...peerSubjects.fallback(fb),
   ];
 }
 
