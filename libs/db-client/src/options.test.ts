@@ -99,10 +99,11 @@ describe('createDbClient options', () => {
     const config = loadConfig(fileURLToPath(new URL('../../../config/circuit_breaker_config.yaml', import.meta.url)), {
       environment: 'production',
     });
-    const db = createDbClient({
-      connectionString: url,
-      registry: new BreakerRegistry({ config, metrics: false, logger: silentLogger() }),
-    });
+    const registry = new BreakerRegistry({ config, metrics: false, logger: silentLogger() });
+    const db = createDbClient({ connectionString: url, registry });
+    // The file's circuit, with its own deadline (call_timeout: 6), and production's pool size (50).
+    expect(registry.get('database.postgres')?.config).toMatchObject({ callTimeoutMs: 6_000, failMax: 10 });
+    expect(db.status().pools.primary).toMatchObject({ max: 50 });
     await db.close();
   });
 
